@@ -1,0 +1,86 @@
+"""Configuration: one typed settings object per process, read from the environment.
+
+Nothing else reads `os.environ`. AWS endpoints are not settings: boto3 reads its own
+`AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class SettingsError(RuntimeError):
+    """The environment does not configure the service; the message names every variable at fault."""
+
+
+class AssetSettings(BaseSettings):
+    """What the API and the worker both need: where asset records and bytes live."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    AWS_REGION: str = Field(min_length=1)
+    ASSETS_TABLE_NAME: str = Field(min_length=1)
+    ASSET_BUCKET_NAME: str = Field(min_length=1)
+    MAX_UPLOAD_BYTES: int = Field(default=10 * MIB, gt=0, le=5 * 1024 * MIB)
+
+
+class ApiSettings(AssetSettings):
+    """The upload and status API: Cognito, the signed form and the public base URL."""
+
+    ASSET_BASE_URL: str = Field(min_length=1)
+    COGNITO_USER_POOL_ID: str = Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$")
+    COGNITO_CLIENT_ID: Annotated[tuple[str, ...], NoDecode] = Field(min_length=1)
+    COGNITO_JWKS_URL: str | None = None
+    UPLOAD_FORM_TTL_SECONDS: int = Field(default=300, ge=10, le=3600)
+    MAX_PENDING_UPLOADS: int = Field(default=20, ge=1)
+
+    @field_validator("COGNITO_CLIENT_ID", mode="before")
+    @classmethod
+    def _split_client_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("ASSET_BASE_URL")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.AWS_REGION}.amazonaws.com/{self.COGNITO_USER_POOL_ID}"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.COGNITO_JWKS_URL or f"{self.cognito_issuer}/.well-known/jwks.json"
+
+
+class WorkerSettings(AssetSettings):
+    """The validating worker: decoding limits and how validated bytes are published."""
+
+    MAX_IMAGE_PIXELS: int = Field(default=40_000_000, gt=0)
+    PUBLISH_MODE: Literal["sanitized", "original"] = "sanitized"
+    LEASE_SECONDS: int = Field(default=120, ge=5)
+
+
+SettingsT = TypeVar("SettingsT", bound=AssetSettings)
+
+
+def load_settings(settings_type: type[SettingsT]) -> SettingsT:
+    """Read and validate settings, failing with one message that names each variable at fault."""
+    try:
+        return settings_type()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            name = ".".join(str(part) for part in detail["loc"]) or "?"
+            reason = "is required" if detail["type"] == "missing" else detail["msg"]
+            problems.append(f"{name} {reason}")
+        raise SettingsError(
+            f"{settings_type.__name__}: invalid environment: " + "; ".join(problems)
+        ) from None
