@@ -1,0 +1,1 @@
+"""The whole system on one machine: moto server, provisioning, worker poller, local CDN, page."""
