@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 AWS_TEST_ENV = {
@@ -13,16 +11,16 @@ AWS_TEST_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
 }
+_UNSET = ("AWS_PROFILE", "AWS_ENDPOINT_URL")
 
 
 @pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may use a developer's real credentials, profile or endpoint."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+    for name in _UNSET:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     for name, value in AWS_TEST_ENV.items():
         monkeypatch.setenv(name, value)
-    yield
