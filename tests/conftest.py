@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 AWS_TEST_ENV = {
@@ -17,10 +19,12 @@ AWS_TEST_ENV = {
 _UNSET = ("AWS_PROFILE", "AWS_ENDPOINT_URL")
 
 
-@pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _fake_aws_credentials() -> Iterator[None]:
     """No test may use a developer's real credentials, profile or endpoint."""
-    for name in _UNSET:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in AWS_TEST_ENV.items():
-        monkeypatch.setenv(name, value)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _UNSET:
+            patch.delenv(name, raising=False)
+        for name, value in AWS_TEST_ENV.items():
+            patch.setenv(name, value)
+        yield

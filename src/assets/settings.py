@@ -38,10 +38,12 @@ class ApiSettings(AssetSettings):
     COGNITO_JWKS_URL: str | None = None
     UPLOAD_FORM_TTL_SECONDS: int = Field(default=300, ge=10, le=3600)
     MAX_PENDING_UPLOADS: int = Field(default=20, ge=1)
+    CORS_ALLOW_ORIGINS: Annotated[tuple[str, ...], NoDecode] = ()
+    """Origins allowed to call the API from a browser when no API Gateway sits in front (local)."""
 
-    @field_validator("COGNITO_CLIENT_ID", mode="before")
+    @field_validator("COGNITO_CLIENT_ID", "CORS_ALLOW_ORIGINS", mode="before")
     @classmethod
-    def _split_client_ids(cls, value: object) -> object:
+    def _split_comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value

@@ -1,0 +1,97 @@
+"""Building the FastAPI application from settings and its collaborators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from api.errors import install_error_handlers
+from api.middleware import RequestMiddleware
+from api.routes import assets, health
+from api.schemas import ErrorBody
+from api.security import CognitoTokenVerifier, JwksCache
+from api.service import AssetService
+from assets.aws import AwsClients
+from assets.settings import ApiSettings
+
+DESCRIPTION = """\
+Signed-in users upload PNG and JPEG images straight to a private S3 bucket.
+
+1. `POST /assets` with the image type: the API records the asset and returns a signed S3 POST form
+   (exact key, type, 1..max bytes, a few minutes).
+2. POST the file to `upload.url` as `multipart/form-data`: every `upload.fields` entry first, the
+   file last, as the `file` field.
+3. Poll `GET /assets/{assetId}` until `ready` (with the CDN `url`) or `rejected` (with `error`).
+
+Every route but `/health` needs a Cognito ID or access token: `Authorization: Bearer <token>`.
+Errors are always JSON: `{"error": "<message>", "code": "<stable code>"}`.
+"""
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    clients: AwsClients | None = None,
+    verifier: CognitoTokenVerifier | None = None,
+    service: AssetService | None = None,
+) -> FastAPI:
+    """The API, wired to its collaborators (built from settings unless given)."""
+    app = FastAPI(
+        title="Private asset uploads",
+        version="1.0.0",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    clients = clients or AwsClients(settings.AWS_REGION)
+    app.state.settings = settings
+    app.state.service = service or AssetService(settings, clients)
+    app.state.verifier = verifier or CognitoTokenVerifier(
+        issuer=settings.cognito_issuer,
+        client_ids=settings.COGNITO_CLIENT_ID,
+        jwks=JwksCache(settings.jwks_url),
+    )
+    app.include_router(health.router)
+    app.include_router(assets.router)
+    install_error_handlers(app)
+    if settings.CORS_ALLOW_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.CORS_ALLOW_ORIGINS),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            expose_headers=["location", "x-request-id"],
+            max_age=600,
+        )
+    app.add_middleware(RequestMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with our error schema in place of its 422 validation error."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    schemas.setdefault("ErrorBody", ErrorBody.model_json_schema(by_alias=True))
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None and "400" not in responses:
+                responses["400"] = {
+                    "description": "The request is malformed.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    },
+                }
+    app.openapi_schema = document
+    return document

@@ -1,0 +1,106 @@
+"""The one place where failures become HTTP answers: always JSON `{"error", "code"}`, never a trace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.logs import logger
+from api.security import KeysUnavailable
+from assets.errors import AssetNotFound, InvalidCursor, StorageUnavailable, TooManyPendingUploads
+
+_STATUS_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_pending_uploads",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status: int, message: str, code: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    code = code or _STATUS_CODES.get(status, "error")
+    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
+
+
+def unauthorized(message: str, *, token_given: bool) -> JSONResponse:
+    challenge = 'Bearer error="invalid_token"' if token_given else "Bearer"
+    return error_response(401, message, headers={"WWW-Authenticate": challenge})
+
+
+class Unauthenticated(Exception):
+    """No acceptable bearer token on a route that needs one."""
+
+    def __init__(self, message: str, *, token_given: bool) -> None:
+        super().__init__(message)
+        self.token_given = token_given
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    parts = []
+    for detail in error.errors()[:5]:
+        location = ".".join(str(part) for part in detail.get("loc", ()) if part != "body")
+        parts.append(f"{location}: {detail.get('msg', 'invalid')}" if location else detail["msg"])
+    return "invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the domain's errors, validation failures and anything unexpected to JSON answers."""
+
+    async def not_found(_: Request, __: Exception) -> JSONResponse:
+        return error_response(404, "asset not found")
+
+    async def too_many(_: Request, error: Exception) -> JSONResponse:
+        return error_response(429, str(error), headers={"Retry-After": "60"})
+
+    async def bad_cursor(_: Request, error: Exception) -> JSONResponse:
+        return error_response(400, str(error), code="invalid_cursor")
+
+    async def unavailable(_: Request, error: Exception) -> JSONResponse:
+        logger.warning("dependency unavailable", extra={"reason": str(error)})
+        return error_response(
+            503,
+            "the service is temporarily unavailable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, Unauthenticated)
+        return unauthorized(str(error), token_given=error.token_given)
+
+    async def invalid(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        return error_response(400, _describe_validation(error))
+
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 404 and request.url.path.startswith("/assets/"):
+            # Ids with slashes miss the route: still the one 404 every unknown id gets.
+            return await not_found(request, error)
+        message = error.detail if isinstance(error.detail, str) else "request refused"
+        return error_response(error.status_code, message.lower(), headers=error.headers)
+
+    handlers: dict[Any, Any] = {
+        AssetNotFound: not_found,
+        TooManyPendingUploads: too_many,
+        InvalidCursor: bad_cursor,
+        StorageUnavailable: unavailable,
+        KeysUnavailable: unavailable,
+        Unauthenticated: unauthenticated,
+        RequestValidationError: invalid,
+        StarletteHTTPException: http_error,
+    }
+    for exception_type, handler in handlers.items():
+        app.add_exception_handler(exception_type, handler)

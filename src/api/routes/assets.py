@@ -1,0 +1,134 @@
+"""The asset routes: start an upload, read its status, list and delete the caller's assets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from api.deps import CurrentUser, ServiceDep
+from api.schemas import (
+    AssetListResponse,
+    AssetResponse,
+    AssetView,
+    CreateUploadRequest,
+    CreateUploadResponse,
+    ErrorBody,
+    UploadForm,
+)
+from api.service import AssetService
+from assets.model import Asset, AssetStatus
+
+router = APIRouter(prefix="/assets", tags=["assets"])
+
+AssetIdParam = Annotated[
+    str, Path(alias="assetId", description="The `assetId` returned by `POST /assets`.")
+]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        400: "The request is malformed (the body, a parameter or the cursor).",
+        401: "No valid Cognito bearer token.",
+        404: "No such asset for this caller (unknown, malformed, or another user's id).",
+        413: "The request body is too large.",
+        429: "Too many uploads in progress for this user.",
+        503: "AWS is throttling or unavailable; retry with backoff. Nothing was half-written.",
+    }
+    return {code: {"model": ErrorBody, "description": descriptions[code]} for code in codes}
+
+
+def asset_view(service: AssetService, asset: Asset) -> AssetView:
+    current = asset.status_at(service.now())
+    ready = current is AssetStatus.READY
+    rejected = current is AssetStatus.REJECTED
+    return AssetView(
+        asset_id=asset.asset_id,
+        status=current,
+        content_type=asset.image_type,
+        created_at=asset.created_at,
+        updated_at=asset.updated_at,
+        url=service.public_url(asset),
+        width=asset.width if ready else None,
+        height=asset.height if ready else None,
+        bytes=asset.bytes if ready else None,
+        error=asset.error if rejected else None,
+        error_code=asset.error_code if rejected else None,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreateUploadResponse,
+    response_model_exclude_none=True,
+    summary="Start an upload",
+    responses=_errors(400, 401, 413, 429, 503),
+)
+def create_upload(
+    body: CreateUploadRequest,
+    user: CurrentUser,
+    service: ServiceDep,
+    request: Request,
+    response: Response,
+) -> CreateUploadResponse:
+    """Record a new asset and return the signed form that uploads its bytes straight to S3."""
+    started = service.start_upload(user.sub, body.content_type)
+    asset_id = started.asset.asset_id
+    request.state.asset_id = asset_id
+    response.headers["Location"] = f"/assets/{asset_id}"
+    form = started.form
+    return CreateUploadResponse(
+        asset=asset_view(service, started.asset),
+        upload=UploadForm(
+            url=form.url, fields=form.fields, expires_at=form.expires_at, max_bytes=form.max_bytes
+        ),
+    )
+
+
+@router.get(
+    "",
+    response_model=AssetListResponse,
+    response_model_exclude_none=True,
+    summary="List my assets",
+    responses=_errors(400, 401, 503),
+)
+def list_assets(
+    user: CurrentUser,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`nextCursor` of the previous page.")
+    ] = None,
+) -> AssetListResponse:
+    """The caller's assets, newest first."""
+    listing = service.list(user.sub, limit, cursor)
+    return AssetListResponse(
+        assets=[asset_view(service, asset) for asset in listing.assets],
+        next_cursor=listing.next_cursor,
+    )
+
+
+@router.get(
+    "/{assetId}",
+    response_model=AssetResponse,
+    response_model_exclude_none=True,
+    summary="Get an asset's status",
+    responses=_errors(401, 404, 503),
+)
+def get_asset(asset_id: AssetIdParam, user: CurrentUser, service: ServiceDep) -> AssetResponse:
+    """The status of one of the caller's assets, with its CDN URL once `ready`."""
+    return AssetResponse(asset=asset_view(service, service.get(user.sub, asset_id)))
+
+
+@router.delete(
+    "/{assetId}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete an asset",
+    responses=_errors(401, 404, 503),
+)
+def delete_asset(asset_id: AssetIdParam, user: CurrentUser, service: ServiceDep) -> Response:
+    """Delete one of the caller's assets: its record, its original and its published image."""
+    service.delete(user.sub, asset_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

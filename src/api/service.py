@@ -1,0 +1,150 @@
+"""What the API does with assets: start an upload, read, list and delete, for one owner at a time."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+
+from api.upload_form import SignedForm, sign_upload_form
+from assets.aws import AwsClients, translate_aws_errors
+from assets.errors import AssetNotFound, InvalidCursor, StorageUnavailable, TooManyPendingUploads
+from assets.model import Asset, AssetStatus, ImageType, is_asset_id, isoformat, new_upload
+from assets.repository import AssetRepository, PageStart
+from assets.settings import ApiSettings
+
+_TIMESTAMP = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_asset_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class StartedUpload:
+    asset: Asset
+    form: SignedForm
+
+
+@dataclass(frozen=True, slots=True)
+class AssetListing:
+    assets: list[Asset]
+    next_cursor: str | None
+
+
+class AssetService:
+    """The API's use cases over the shared asset domain; one instance serves the whole process."""
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        clients: AwsClients,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        new_id: Callable[[], str] = new_asset_id,
+    ) -> None:
+        self._settings = settings
+        self._clients = clients
+        self._clock = clock
+        self._new_id = new_id
+
+    @cached_property
+    def repository(self) -> AssetRepository:
+        return AssetRepository(self._clients.dynamodb, self._settings.ASSETS_TABLE_NAME)
+
+    def start_upload(self, owner_id: str, image_type: ImageType) -> StartedUpload:
+        """Record a new upload and sign the one form that may fill it."""
+        settings = self._settings
+        now = self._clock()
+        window_start = isoformat(now - timedelta(seconds=settings.UPLOAD_FORM_TTL_SECONDS))
+        if (
+            self.repository.count_open_uploads(owner_id, window_start)
+            >= settings.MAX_PENDING_UPLOADS
+        ):
+            raise TooManyPendingUploads(settings.MAX_PENDING_UPLOADS)
+        asset = new_upload(
+            self._new_id(), owner_id, image_type, now, settings.UPLOAD_FORM_TTL_SECONDS
+        )
+        # Signing is local; doing it before the write means a signing failure leaves no record.
+        form = sign_upload_form(
+            self._clients.s3,
+            bucket=settings.ASSET_BUCKET_NAME,
+            asset=asset,
+            max_bytes=settings.MAX_UPLOAD_BYTES,
+            ttl_seconds=settings.UPLOAD_FORM_TTL_SECONDS,
+        )
+        self.repository.create(asset)
+        return StartedUpload(asset, form)
+
+    def get(self, owner_id: str, asset_id: str) -> Asset:
+        """The caller's asset; unknown, malformed and other owners' ids are all AssetNotFound."""
+        if not is_asset_id(asset_id):
+            raise AssetNotFound(asset_id)
+        asset = self.repository.get(asset_id)
+        if asset is None or asset.owner_id != owner_id:
+            raise AssetNotFound(asset_id)
+        return asset
+
+    def list(self, owner_id: str, limit: int, cursor: str | None) -> AssetListing:
+        """The caller's assets, newest first, one page at a time."""
+        start = decode_cursor(cursor) if cursor else None
+        page = self.repository.list_for_owner(owner_id, limit, start)
+        return AssetListing(
+            page.assets, encode_cursor(page.next_start) if page.next_start else None
+        )
+
+    def delete(self, owner_id: str, asset_id: str) -> None:
+        """Remove the caller's asset: both objects first, then the record, so a retry can finish."""
+        asset = self.get(owner_id, asset_id)
+        with translate_aws_errors():
+            response = self._clients.s3.delete_objects(
+                Bucket=self._settings.ASSET_BUCKET_NAME,
+                Delete={
+                    "Objects": [{"Key": asset.source_key}, {"Key": asset.processed_key}],
+                    "Quiet": True,
+                },
+            )
+        if response.get("Errors"):
+            raise StorageUnavailable(f"could not delete the objects of asset {asset_id}")
+        self.repository.delete(asset_id, owner_id)
+
+    def public_url(self, asset: Asset) -> str | None:
+        """The CDN URL of a ready asset."""
+        if asset.status is not AssetStatus.READY:
+            return None
+        return f"{self._settings.ASSET_BASE_URL}/{asset.asset_id}.{asset.image_type.extension}"
+
+    def now(self) -> datetime:
+        return self._clock()
+
+
+def encode_cursor(start: PageStart) -> str:
+    raw = json.dumps([start.created_at, start.asset_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> PageStart:
+    """The page start a cursor names; the owner always comes from the token, never the cursor."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, asset_id = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise InvalidCursor("cursor is not one this API issued") from error
+    if not (
+        isinstance(created_at, str)
+        and isinstance(asset_id, str)
+        and _TIMESTAMP.match(created_at)
+        and is_asset_id(asset_id)
+    ):
+        raise InvalidCursor("cursor is not one this API issued")
+    return PageStart(created_at=created_at, asset_id=asset_id)
