@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic.alias_generators import to_camel
 
 from api.errors import install_error_handlers
 from api.middleware import RequestMiddleware
@@ -46,6 +48,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        generate_unique_id_function=_operation_id,
     )
     clients = clients or AwsClients(settings.AWS_REGION)
     app.state.settings = settings
@@ -70,6 +73,11 @@ def create_app(
     app.add_middleware(RequestMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """`createUpload`, `getAsset`, ...: the names generated clients will show."""
+    return to_camel(route.name)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -54,8 +54,16 @@ def error_code(error: ClientError) -> str:
 class AwsClients:
     """The process's boto3 clients, each built on first use and then reused by every request."""
 
-    def __init__(self, region: str, *, max_attempts: int = 3, read_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        region: str,
+        *,
+        max_attempts: int = 3,
+        read_timeout: float = 5.0,
+        session: boto3.session.Session | None = None,
+    ) -> None:
         self._region = region
+        self._session = session
         self._config = Config(
             signature_version="s3v4",
             retries={"mode": "standard", "max_attempts": max_attempts},
@@ -76,9 +84,11 @@ class AwsClients:
             with self._lock:
                 client = self._clients.get(service)
                 if client is None:
-                    # A private session: the default one is not safe to build clients from threads.
-                    session = boto3.session.Session(region_name=self._region)
-                    client = session.client(service, config=self._config)  # type: ignore[call-overload]
+                    # A private session, used under the lock: boto3's default one is not safe to
+                    # build clients from several threads.
+                    if self._session is None:
+                        self._session = boto3.session.Session(region_name=self._region)
+                    client = self._session.client(service, config=self._config)  # type: ignore[call-overload]
                     self._clients[service] = client
         return client
 
