@@ -1,14 +1,18 @@
 """Dependencies routes declare: the settings, the asset service and the authenticated caller.
 
-The accessors are `async` because they do no I/O: FastAPI would otherwise hop to a thread for each.
+Everything here is `async`: FastAPI runs a sync dependency or route in a worker thread, and under
+Lambda each of those hops (several per request) costs more than the request's own work. Blocking
+AWS calls go through `run_blocking` instead, which decides once per request where they may run.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import Unauthenticated
 from api.security import CognitoTokenVerifier, Principal, TokenRejected
@@ -34,22 +38,32 @@ async def get_service(request: Request) -> AssetService:
     return service
 
 
-async def get_verifier(request: Request) -> CognitoTokenVerifier:
-    verifier: CognitoTokenVerifier = request.app.state.verifier
-    return verifier
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def get_current_user(
+async def run_blocking(
+    request: Request, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run blocking I/O inline under Lambda, which serves one request per process at a time, and
+    in a worker thread under a server such as uvicorn, which serves many on one event loop."""
+    if "aws.event" in request.scope:
+        return function(*args, **kwargs)
+    return await run_in_threadpool(function, *args, **kwargs)
+
+
+async def get_current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    verifier: Annotated[CognitoTokenVerifier, Depends(get_verifier)],
 ) -> Principal:
     """The caller a valid Cognito bearer token proves; 401 for anything else."""
     if credentials is None:
         given = "authorization" in request.headers
         raise Unauthenticated("a bearer token is required", token_given=given)
+    verifier: CognitoTokenVerifier = request.app.state.verifier
     try:
-        return verifier.verify(credentials.credentials)
+        # May fetch the JWKS (once per process): blocking I/O.
+        return await run_blocking(request, verifier.verify, credentials.credentials)
     except TokenRejected as error:
         raise Unauthenticated(f"invalid token: {error}", token_given=True) from error
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,6 +22,7 @@ ALGORITHM = "RS256"
 JWKS_TIMEOUT_SECONDS = 3.0
 MIN_REFETCH_INTERVAL_SECONDS = 10.0
 MAX_TOKEN_LENGTH = 16 * 1024
+VERIFIED_CACHE_SIZE = 512
 
 
 class TokenRejected(Exception):
@@ -131,6 +133,10 @@ class CognitoTokenVerifier:
         self._client_ids = frozenset(client_ids)
         self._jwks = jwks
         self._clock = clock
+        # A token that passed every check stays valid until its `exp`: the same string seen again
+        # (a page polling its status) skips the RSA verification, never the expiry check.
+        self._verified: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     @property
     def jwks(self) -> JwksCache:
@@ -138,6 +144,19 @@ class CognitoTokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The caller a token proves, or TokenRejected; KeysUnavailable if no key can be had."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, exp = cached
+            if exp > self._clock():
+                return principal
+        principal, exp = self._verify(token)
+        with self._verified_lock:
+            self._verified[token] = (principal, exp)
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, int]:
         if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise TokenRejected("malformed token")
         try:
@@ -169,7 +188,7 @@ class CognitoTokenVerifier:
             raise TokenRejected("token failed verification") from error
         return self._principal(claims)
 
-    def _principal(self, claims: dict[str, Any]) -> Principal:
+    def _principal(self, claims: dict[str, Any]) -> tuple[Principal, int]:
         exp = claims.get("exp")
         if type(exp) is not int or exp <= self._clock():
             raise TokenRejected("token expiry is missing, malformed or past")
@@ -187,4 +206,4 @@ class CognitoTokenVerifier:
             raise TokenRejected("token_use must be id or access")
         if not isinstance(client_id, str) or client_id not in self._client_ids:
             raise TokenRejected("token issued for another client")
-        return Principal(sub=sub, token_use=token_use, client_id=client_id)
+        return Principal(sub=sub, token_use=token_use, client_id=client_id), exp

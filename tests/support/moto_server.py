@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ def free_port() -> int:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """Start moto on loopback, yield its endpoint URL, and always stop it."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from api.deps import CurrentUser, ServiceDep
+from api.deps import CurrentUser, ServiceDep, run_blocking
 from api.schemas import (
     AssetListResponse,
     AssetResponse,
@@ -65,7 +65,7 @@ def asset_view(service: AssetService, asset: Asset) -> AssetView:
     summary="Start an upload",
     responses=_errors(400, 401, 413, 429, 503),
 )
-def create_upload(
+async def create_upload(
     body: CreateUploadRequest,
     user: CurrentUser,
     service: ServiceDep,
@@ -73,7 +73,7 @@ def create_upload(
     response: Response,
 ) -> CreateUploadResponse:
     """Record a new asset and return the signed form that uploads its bytes straight to S3."""
-    started = service.start_upload(user.sub, body.content_type)
+    started = await run_blocking(request, service.start_upload, user.sub, body.content_type)
     asset_id = started.asset.asset_id
     request.state.asset_id = asset_id
     response.headers["Location"] = f"/assets/{asset_id}"
@@ -93,7 +93,8 @@ def create_upload(
     summary="List my assets",
     responses=_errors(400, 401, 503),
 )
-def list_assets(
+async def list_assets(
+    request: Request,
     user: CurrentUser,
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
@@ -102,7 +103,7 @@ def list_assets(
     ] = None,
 ) -> AssetListResponse:
     """The caller's assets, newest first."""
-    listing = service.list(user.sub, limit, cursor)
+    listing = await run_blocking(request, service.list, user.sub, limit, cursor)
     return AssetListResponse(
         assets=[asset_view(service, asset) for asset in listing.assets],
         next_cursor=listing.next_cursor,
@@ -116,9 +117,12 @@ def list_assets(
     summary="Get an asset's status",
     responses=_errors(401, 404, 503),
 )
-def get_asset(asset_id: AssetIdParam, user: CurrentUser, service: ServiceDep) -> AssetResponse:
+async def get_asset(
+    asset_id: AssetIdParam, request: Request, user: CurrentUser, service: ServiceDep
+) -> AssetResponse:
     """The status of one of the caller's assets, with its CDN URL once `ready`."""
-    return AssetResponse(asset=asset_view(service, service.get(user.sub, asset_id)))
+    asset = await run_blocking(request, service.get, user.sub, asset_id)
+    return AssetResponse(asset=asset_view(service, asset))
 
 
 @router.delete(
@@ -128,7 +132,9 @@ def get_asset(asset_id: AssetIdParam, user: CurrentUser, service: ServiceDep) ->
     summary="Delete an asset",
     responses=_errors(401, 404, 503),
 )
-def delete_asset(asset_id: AssetIdParam, user: CurrentUser, service: ServiceDep) -> Response:
+async def delete_asset(
+    asset_id: AssetIdParam, request: Request, user: CurrentUser, service: ServiceDep
+) -> Response:
     """Delete one of the caller's assets: its record, its original and its published image."""
-    service.delete(user.sub, asset_id)
+    await run_blocking(request, service.delete, user.sub, asset_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -271,3 +271,36 @@ def test_one_log_line_per_request_and_never_the_token(
     everything = "\n".join(lines)
     assert alice.id_token not in everything
     assert alice.id_token.split(".")[2] not in everything
+
+
+def test_a_remembered_token_is_still_refused_once_expired(forge: TokenForge) -> None:
+    # GIVEN a token verified once (and remembered so a polling page is not re-verified each time)
+    server = JwksServer()
+    now = [time.time()]
+    import httpx
+
+    verifier = CognitoTokenVerifier(
+        issuer=forge.issuer,
+        client_ids=[forge.client_id],
+        jwks=JwksCache(
+            "https://jwks.example.test/jwks.json",
+            http=httpx.Client(transport=httpx.MockTransport(server.handle)),
+        ),
+        clock=lambda: now[0],
+    )
+    token = forge.sign(forge.claims(exp=int(now[0]) + 60))
+    assert verifier.verify(token).token_use == "id"
+    assert verifier.verify(token).token_use == "id"
+    # WHEN its exp passes THEN it is refused, remembered or not
+    now[0] += 61
+    with pytest.raises(TokenRejected):
+        verifier.verify(token)
+
+
+def test_only_tokens_that_passed_are_remembered(forge: TokenForge) -> None:
+    server, clock = JwksServer(), _Clock()
+    verifier = _verifier(forge, server, clock)
+    bad = forge.sign(forge.claims(aud="another-client"))
+    for _ in range(3):
+        with pytest.raises(TokenRejected):
+            verifier.verify(bad)

@@ -1,0 +1,146 @@
+"""Cold start: the API's first request in a fresh interpreter against a bare boto3+httpx handler.
+
+Both run against moto's server on 127.0.0.1 and do the same AWS work (a JWKS fetch over HTTP and one
+DynamoDB GetItem); each run is a new process, timed from spawn to its response, alternating the two.
+Usage: python bench/api_cold_start.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+import boto3  # noqa: E402
+
+from assets.model import ImageType, new_upload, to_item  # noqa: E402
+from tests.support.aws import create_assets_table  # noqa: E402
+from tests.support.moto_server import moto_server  # noqa: E402
+
+REGION = "us-east-1"
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def _provision(endpoint: str) -> dict[str, str]:
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+    )
+    create_assets_table(boto3.client("dynamodb"), "assets")
+    cognito = boto3.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName="bench", UsernameAttributes=["email"])["UserPool"][
+        "Id"
+    ]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(
+        UserPoolId=pool, Username="bench@example.test", MessageAction="SUPPRESS"
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=pool, Username="bench@example.test", Password=PASSWORD, Permanent=True
+    )
+    tokens = cognito.initiate_auth(
+        ClientId=client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "bench@example.test", "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    sub = next(
+        a["Value"]
+        for a in cognito.admin_get_user(UserPoolId=pool, Username="bench@example.test")[
+            "UserAttributes"
+        ]
+        if a["Name"] == "sub"
+    )
+    asset_id = "307d0b55-05d1-4c0f-a0fb-4c3e1083e3df"
+    record = new_upload(
+        asset_id,
+        sub,
+        ImageType.PNG,
+        __import__("datetime").datetime.now(__import__("datetime").UTC),
+        300,
+    )
+    boto3.client("dynamodb").put_item(TableName="assets", Item=to_item(record))
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "ASSETS_TABLE_NAME": "assets",
+        "ASSET_BUCKET_NAME": "asset-bucket",
+        "ASSET_BASE_URL": "https://cdn.example.test/assets",
+        "COGNITO_USER_POOL_ID": pool,
+        "COGNITO_CLIENT_ID": client,
+        "COGNITO_JWKS_URL": f"{endpoint}/{pool}/.well-known/jwks.json",
+        "BENCH_TOKEN": tokens["IdToken"],
+        "BENCH_ASSET_ID": asset_id,
+    }
+
+
+def _run(script: str, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    """Seconds from spawning the interpreter to its response (exit is not part of a cold start)."""
+    started = time.perf_counter()
+    with subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "cold" / script)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        answered = time.perf_counter() - started
+        child.wait(timeout=60)
+    if child.returncode != 0 or not line:
+        raise RuntimeError(f"{script} failed with exit code {child.returncode}")
+    return answered, json.loads(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    with moto_server() as endpoint:
+        extra = _provision(endpoint)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+            **extra,
+            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        _run("app_first_request.py", env)  # warm the OS page cache and .pyc files once
+        _run("bare_first_request.py", env)
+        app: list[tuple[float, dict[str, Any]]] = []
+        bare: list[tuple[float, dict[str, Any]]] = []
+        for _ in range(args.runs):
+            app.append(_run("app_first_request.py", env))
+            bare.append(_run("bare_first_request.py", env))
+
+    def med(runs: list[tuple[float, dict[str, Any]]], key: str | None = None) -> float:
+        return statistics.median(r[0] if key is None else r[1][key] for r in runs)
+
+    print(
+        f"API cold start, median of {args.runs} fresh interpreters (spawn to response), moto server on loopback"
+    )
+    print(f"{'':28}{'total':>10}{'imports':>10}{'1st request':>13}")
+    for name, runs in (("app (FastAPI+Mangum)", app), ("bare (boto3+httpx)", bare)):
+        print(
+            f"{name:28}{med(runs) * 1000:>8.0f}ms{med(runs, 'import_s') * 1000:>8.0f}ms"
+            f"{med(runs, 'first_request_s') * 1000:>11.0f}ms"
+        )
+    print(f"cold ratio app/bare: {med(app) / med(bare):.2f}  (aim <= 1.8)")
+
+
+if __name__ == "__main__":
+    main()

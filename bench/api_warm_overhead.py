@@ -1,0 +1,221 @@
+"""Warm per-request overhead of the app: requests through the Lambda handler minus the same AWS calls.
+
+Each iteration sends `POST /assets` and `GET /assets/{id}` as API Gateway v2 events through Mangum,
+then makes the AWS calls those requests make (Query, presign, PutItem; GetItem) directly with the
+same boto3 clients; the overhead is the paired difference. Logging is on, at INFO, to /dev/null.
+AWS is `--aws stub` (default: botocore answers every call at once with a fixed response, so AWS
+costs the same near-nothing on both paths and the difference is the app alone) or `--aws moto`
+(moto in-process: real semantics, but its own latency and jitter swamp a sub-millisecond figure).
+Usage: python bench/api_warm_overhead.py [--iterations N] [--aws stub|moto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_SESSION_TOKEN="bench",
+    AWS_REGION="us-east-1",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_CONFIG_FILE="/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+)
+
+import boto3  # noqa: E402
+import httpx  # noqa: E402
+from mangum import Mangum  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from api.security import CognitoTokenVerifier, JwksCache  # noqa: E402
+from assets.aws import AwsClients  # noqa: E402
+from assets.model import OWNER_INDEX_NAME  # noqa: E402
+from assets.settings import ApiSettings  # noqa: E402
+from tests.support.aws import create_asset_bucket, create_assets_table  # noqa: E402
+from tests.support.events import http_api_event, lambda_context  # noqa: E402
+from tests.support.tokens import TokenForge, moto_public_jwks  # noqa: E402
+
+REGION = "us-east-1"
+
+
+STUB_ASSET_ID = "307d0b55-05d1-4c0f-a0fb-4c3e1083e3df"
+
+
+class _Answer:
+    status_code = 200
+    headers: dict[str, str] = {}  # noqa: RUF012
+    content = b""
+
+
+def _stub_aws(dynamodb: Any, owner: str) -> None:
+    """Answer the API's DynamoDB calls at once with fixed responses (presigning is local)."""
+    item = {
+        "assetId": {"S": STUB_ASSET_ID},
+        "ownerId": {"S": owner},
+        "status": {"S": "uploading"},
+        "contentType": {"S": "image/png"},
+        "sourceKey": {"S": f"uploads/originals/{STUB_ASSET_ID}.png"},
+        "createdAt": {"S": "2026-06-21T10:15:00.000Z"},
+        "updatedAt": {"S": "2026-06-21T10:15:00.000Z"},
+        "expiresAt": {"N": "99999999999"},
+    }
+    answers = {"GetItem": {"Item": item}, "PutItem": {}, "Query": {"Count": 0, "Items": []}}
+    for operation, answer in answers.items():
+        dynamodb.meta.events.register(
+            f"before-call.dynamodb.{operation}", lambda answer=answer, **_: (_Answer(), answer)
+        )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--aws", choices=("stub", "moto"), default="stub")
+    args = parser.parse_args()
+    from api.logs import logger
+
+    logger.setLevel(logging.INFO)
+    for log_handler in logger.handlers:
+        if isinstance(log_handler, logging.StreamHandler):
+            log_handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - lives for the process
+    with mock_aws():
+        create_assets_table(boto3.client("dynamodb", region_name=REGION), "assets")
+        create_asset_bucket(boto3.client("s3", region_name=REGION), "asset-bucket")
+        settings = ApiSettings(
+            AWS_REGION=REGION,
+            ASSETS_TABLE_NAME="assets",
+            ASSET_BUCKET_NAME="asset-bucket",
+            ASSET_BASE_URL="https://cdn.example.test/assets",
+            COGNITO_USER_POOL_ID="us-east-1_bench",
+            COGNITO_CLIENT_ID=("bench-client",),
+            COGNITO_JWKS_URL="https://jwks.example.test/jwks.json",
+            MAX_PENDING_UPLOADS=10**9,
+        )
+        forge = TokenForge(REGION, "us-east-1_bench", "bench-client")
+        fetches = []
+
+        def serve_jwks(request: httpx.Request) -> httpx.Response:
+            fetches.append(request.url)
+            return httpx.Response(200, json=moto_public_jwks())
+
+        verifier = CognitoTokenVerifier(
+            issuer=settings.cognito_issuer,
+            client_ids=settings.COGNITO_CLIENT_ID,
+            jwks=JwksCache(
+                settings.jwks_url, http=httpx.Client(transport=httpx.MockTransport(serve_jwks))
+            ),
+        )
+        clients = AwsClients(REGION)
+        handler = Mangum(create_app(settings, clients=clients, verifier=verifier), lifespan="off")
+        claims = forge.claims()
+        token = forge.sign(claims)
+        owner = claims["sub"]
+        dynamodb, s3 = clients.dynamodb, clients.s3
+        if args.aws == "stub":
+            _stub_aws(dynamodb, owner)
+
+        def direct_post() -> None:
+            dynamodb.query(
+                TableName="assets",
+                IndexName=OWNER_INDEX_NAME,
+                KeyConditionExpression="ownerId = :o AND createdAt >= :s",
+                FilterExpression="#s = :u",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":o": {"S": owner},
+                    ":s": {"S": "2026-01-01T00:00:00.000Z"},
+                    ":u": {"S": "uploading"},
+                },
+                Select="COUNT",
+            )
+            s3.generate_presigned_post(
+                Bucket="asset-bucket",
+                Key="uploads/originals/x.png",
+                Fields={"Content-Type": "image/png"},
+                Conditions=[["eq", "$Content-Type", "image/png"], ["content-length-range", 1, 10]],
+                ExpiresIn=300,
+            )
+            dynamodb.put_item(
+                TableName="assets",
+                Item={"assetId": {"S": f"direct-{time.perf_counter_ns()}"}, "ownerId": {"S": "d"}},
+                ConditionExpression="attribute_not_exists(assetId)",
+            )
+
+        def direct_get(asset_id: str) -> None:
+            dynamodb.get_item(
+                TableName="assets", Key={"assetId": {"S": asset_id}}, ConsistentRead=True
+            )
+
+        post_event = http_api_event(
+            "POST", "/assets", token=token, body={"contentType": "image/png"}
+        )
+        for _ in range(50):  # warm: first JWKS fetch, clients, code paths
+            handler(post_event, lambda_context())
+            direct_post()
+        rows: dict[str, list[float]] = {k: [] for k in ("post", "post_direct", "get", "get_direct")}
+        for _ in range(args.iterations):
+            post_ms, response = timed(lambda: handler(post_event, lambda_context()))
+            assert response["statusCode"] == 201, response
+            asset_id = (
+                STUB_ASSET_ID
+                if args.aws == "stub"
+                else json.loads(response["body"])["asset"]["assetId"]
+            )
+            get_event = http_api_event("GET", f"/assets/{asset_id}", token=token)
+            post_direct_ms, _ = timed(direct_post)
+            get_ms, got = timed(partial(handler, get_event, lambda_context()))
+            assert got["statusCode"] == 200, got
+            get_direct_ms, _ = timed(partial(direct_get, asset_id))
+            for key, value in zip(
+                rows, (post_ms, post_direct_ms, get_ms, get_direct_ms), strict=True
+            ):
+                rows[key].append(value)
+        verify_ms = [timed(lambda: verifier.verify(token))[0] for _ in range(2000)]
+
+    print(f"API warm overhead, {args.iterations} iterations, AWS: {args.aws} (ms)")
+    print(f"{'':22}{'p50':>9}{'p99':>9}")
+    for name, through, direct in (
+        ("POST /assets", rows["post"], rows["post_direct"]),
+        ("GET /assets/{id}", rows["get"], rows["get_direct"]),
+    ):
+        overhead = [a - b for a, b in zip(through, direct, strict=True)]
+        print(
+            f"{name + ' handler':22}{percentile(through, 50):>9.3f}{percentile(through, 99):>9.3f}"
+        )
+        print(
+            f"{name + ' AWS only':22}{percentile(direct, 50):>9.3f}{percentile(direct, 99):>9.3f}"
+        )
+        print(
+            f"{name + ' overhead':22}{percentile(overhead, 50):>9.3f}{percentile(overhead, 99):>9.3f}"
+        )
+    print(f"{'JWT verify':22}{statistics.median(verify_ms):>9.3f}{percentile(verify_ms, 99):>9.3f}")
+    print(f"JWKS fetches in this process: {len(fetches)}  (aim: exactly 1)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""A fresh interpreter serving its first `GET /assets/{id}` through the Lambda handler."""
+
+import json
+import os
+import sys
+import time
+
+started = time.perf_counter()
+from api.main import handler  # noqa: E402
+from tests.support.events import http_api_event, lambda_context  # noqa: E402
+
+imported = time.perf_counter()
+event = http_api_event(
+    "GET", f"/assets/{os.environ['BENCH_ASSET_ID']}", token=os.environ["BENCH_TOKEN"]
+)
+response = handler(event, lambda_context())
+served = time.perf_counter()
+assert response["statusCode"] == 200, response
+json.dump(
+    {
+        "import_s": imported - started,
+        "first_request_s": served - imported,
+        "body": response["body"],
+    },
+    sys.stdout,
+)
+sys.stdout.write("\n")
+sys.stdout.flush()
