@@ -99,7 +99,12 @@ async def list_assets(
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=512, description="`nextCursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=512,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="`nextCursor` of the previous page, as given (opaque).",
+        ),
     ] = None,
 ) -> AssetListResponse:
     """The caller's assets, newest first."""
