@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from assets.model import RejectionReason
+
 
 class AssetError(Exception):
     """Base of the domain's errors."""
@@ -25,3 +27,13 @@ class InvalidCursor(AssetError):
 
 class StorageUnavailable(AssetError):
     """AWS throttled, timed out or failed on its side: worth retrying, never the caller's fault."""
+
+
+class UploadRejected(AssetError):
+    """The uploaded bytes are not an acceptable image; final for the asset, never retried."""
+
+    def __init__(self, reason: RejectionReason, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message  # what the owner is shown, stored as the record's `error`
+        self.detail = detail  # what the decoder said, for the logs only

@@ -206,3 +206,31 @@ def from_item(item: dict[str, Any]) -> Asset:
         )
     except (KeyError, TypeError) as error:
         raise ValueError(f"not an asset record: missing or malformed {error}") from error
+
+
+class RejectionReason(StrEnum):
+    """Why the worker refused an upload: stored as `errorCode`, stable for clients to branch on."""
+
+    EMPTY_FILE = "empty_file"
+    TOO_LARGE = "too_large"
+    FORMAT_MISMATCH = "format_mismatch"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    NOT_AN_IMAGE = "not_an_image"
+    TRUNCATED = "truncated"
+    CORRUPT = "corrupt"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    DECOMPRESSION_BOMB = "decompression_bomb"
+    ANIMATED = "animated"
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    UPLOAD_MISSING = "upload_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedImage:
+    """What the worker published for a ready asset: where, its displayed size, its exact bytes."""
+
+    output_key: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
