@@ -32,6 +32,7 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/api_cold_start.py
 	$(PY) bench/api_warm_overhead.py
+	$(PY) bench/worker_validate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
