@@ -1,0 +1,288 @@
+"""`python -m local_stack`: run the system locally, add users, try an upload.
+
+python -m local_stack                      start everything (what `make dev` runs)
+python -m local_stack --for-sam            moto + worker + CDN, for `sam local start-api`
+python -m local_stack users add EMAIL      another sign-in for the running stack
+python -m local_stack users list
+python -m local_stack upload IMAGE         sign in, upload, wait for ready, print the URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import mimetypes
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+
+from local_stack.cfn_template import TEMPLATE_PATH
+from local_stack.state import StateFileError, read_state
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+
+
+def _up_parser(parser: argparse.ArgumentParser) -> None:
+    from local_stack.stack import DEFAULT_PORTS, PROJECT_DIR
+
+    ports = parser.add_argument_group("ports (127.0.0.1 only, unless --for-sam)")
+    ports.add_argument(
+        "--web-port",
+        type=int,
+        default=DEFAULT_PORTS["web"],
+        help="page and CDN (default %(default)s)",
+    )
+    ports.add_argument(
+        "--api-port", type=int, default=DEFAULT_PORTS["api"], help="API (default %(default)s)"
+    )
+    ports.add_argument(
+        "--moto-port",
+        type=int,
+        default=DEFAULT_PORTS["moto"],
+        help="moto: S3, SQS, DynamoDB, Cognito (default %(default)s)",
+    )
+    ports.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="let the system pick free ports (printed, and in stack.json)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=PROJECT_DIR / ".local",
+        help="where stack.json is written (default %(default)s)",
+    )
+    parser.add_argument(
+        "--site-dir",
+        type=Path,
+        default=PROJECT_DIR / "site",
+        help="the page's files (default %(default)s)",
+    )
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=PROJECT_DIR / "template.yaml",
+        help="the SAM template to derive resources from",
+    )
+    parser.add_argument("--region", default="us-east-1")
+    timing = parser.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=30,
+        help="the queue's visibility timeout locally, in seconds (default %(default)s); the worker's timeout and lease scale with it",
+    )
+    timing.add_argument(
+        "--template-timings",
+        action="store_true",
+        help="use the template's visibility timeout, function timeout and lease unchanged",
+    )
+    parser.add_argument("--demo-email", default="demo@example.com")
+    parser.add_argument(
+        "--demo-password", help="the demo user's password (default: a new random one, printed)"
+    )
+    sam = parser.add_argument_group("SAM mode")
+    sam.add_argument(
+        "--for-sam",
+        action="store_true",
+        help="start moto, the worker poller and the CDN only; run the API with `sam local start-api`",
+    )
+    sam.add_argument(
+        "--moto-bind",
+        help="address moto listens on (default 127.0.0.1; 0.0.0.0 with --for-sam so containers reach it)",
+    )
+    sam.add_argument(
+        "--advertise-host",
+        default="host.docker.internal",
+        help="the name containers use for this machine (default %(default)s)",
+    )
+    sam.add_argument(
+        "--sam-api-url",
+        default="http://127.0.0.1:3000",
+        help="where `sam local start-api` listens (default %(default)s)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="log every moto request and debug output"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack",
+        description="The whole system on this machine: moto (S3, SQS, DynamoDB, Cognito), the API, the worker, the CDN and the page.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    _up_parser(commands.add_parser("up", help="start the local stack (the default command)"))
+
+    users = commands.add_parser("users", help="manage sign-ins of the running stack")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    add = users_commands.add_parser(
+        "add", help="create a user (e-mail verified, password permanent)"
+    )
+    add.add_argument("email")
+    add.add_argument(
+        "password", nargs="?", help="omit to be prompted (or to read one line from stdin)"
+    )
+    users_list = users_commands.add_parser("list", help="list the users")
+
+    upload = commands.add_parser("upload", help="upload an image as the demo user and wait for it")
+    upload.add_argument("image", type=Path)
+    upload.add_argument("--email", help="sign in as this user (default: the demo user)")
+    upload.add_argument("--password")
+    upload.add_argument("--content-type", help="default: from the file name")
+    for sub in (add, users_list, upload):
+        sub.add_argument("--state-dir", type=Path, default=TEMPLATE_PATH.parent / ".local")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m local_stack`."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or (arguments[0].startswith("-") and arguments[0] not in ("-h", "--help")):
+        arguments.insert(0, "up")
+    args = _parser().parse_args(arguments)
+    try:
+        if args.command == "up":
+            return _up(args)
+        if args.command == "users":
+            return _users(args)
+        return _upload(args)
+    except StateFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _up(args: argparse.Namespace) -> int:
+    from local_stack.stack import StackOptions, run_stack
+
+    if (
+        args.visibility_timeout is not None
+        and args.visibility_timeout < 10
+        and not args.template_timings
+    ):
+        print("error: --visibility-timeout must be at least 10 seconds", file=sys.stderr)
+        return 2
+    options = StackOptions(
+        web_port=args.web_port,
+        api_port=args.api_port,
+        moto_port=args.moto_port,
+        free_ports=args.free_ports,
+        state_dir=args.state_dir,
+        site_dir=args.site_dir,
+        template_path=args.template,
+        region=args.region,
+        visibility_timeout=None if args.template_timings else args.visibility_timeout,
+        demo_email=args.demo_email,
+        demo_password=args.demo_password,
+        for_sam=args.for_sam,
+        moto_bind=args.moto_bind,
+        advertise_host=args.advertise_host,
+        sam_api_url=args.sam_api_url,
+        verbose=args.verbose,
+    )
+    return run_stack(options)
+
+
+def _users(args: argparse.Namespace) -> int:
+    from local_stack.aws import MotoClients
+    from local_stack.provision import create_user
+
+    info = read_state(args.state_dir)
+    cognito = MotoClients(info.awsEndpointUrl, info.region).cognito
+    try:
+        if args.users_command == "list":
+            paginator = cognito.get_paginator("list_users")
+            for page in paginator.paginate(UserPoolId=info.userPoolId):
+                for user in page.get("Users", []):
+                    attributes = {a["Name"]: a.get("Value", "") for a in user.get("Attributes", [])}
+                    print(
+                        f"{attributes.get('email', user.get('Username'))}\t{user.get('UserStatus')}"
+                    )
+            return 0
+        password = args.password or _read_password()
+        create_user(cognito, info.userPoolId, args.email, password)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "InvalidPasswordException":
+            print(
+                "error: the user pool refuses that password: it needs "
+                + _policy_words(cognito, info.userPoolId),
+                file=sys.stderr,
+            )
+        elif code == "UsernameExistsException":
+            print(f"error: {args.email} already exists", file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:
+        print(
+            f"error: cannot reach the local stack at {info.awsEndpointUrl}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Created {args.email}: sign in at {info.pageUrl}")
+    return 0
+
+
+def _policy_words(cognito: CognitoIdentityProviderClient, user_pool_id: str) -> str:
+    """The running pool's password rules, in words."""
+    from local_stack.provision import describe_password_policy
+
+    try:
+        pool = cognito.describe_user_pool(UserPoolId=user_pool_id)["UserPool"]
+    except (ClientError, BotoCoreError):
+        return "a stronger password (see the pool's policy in template.yaml)"
+    return describe_password_policy(dict(pool.get("Policies", {}).get("PasswordPolicy", {})))
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            raise SystemExit("error: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _upload(args: argparse.Namespace) -> int:
+    from local_stack.client import LocalStackCallFailed, LocalStackClient
+
+    info = read_state(args.state_dir)
+    image: Path = args.image
+    content_type = args.content_type or mimetypes.guess_type(image.name)[0] or ""
+    if content_type not in ("image/png", "image/jpeg"):
+        print(
+            f"error: {image.name} is {content_type or 'of unknown type'}; the product takes image/png and image/jpeg (--content-type to override)",
+            file=sys.stderr,
+        )
+        return 2
+    with httpx.Client(timeout=30) as http:
+        client = LocalStackClient(info, http)
+        try:
+            token = client.sign_in(
+                args.email or info.demoUser.email, args.password or info.demoUser.password
+            )
+            upload = client.create_upload(token, content_type)
+            print(f"asset {upload.asset_id}: uploading {image} to {upload.url}")
+            sent = client.send_file(upload, image.read_bytes(), image.name, content_type)
+            if sent.status_code >= 300:
+                print(
+                    f"error: the upload was refused ({sent.status_code}): {sent.text}",
+                    file=sys.stderr,
+                )
+                return 1
+            asset = client.wait_until_final(token, upload.asset_id)
+        except (LocalStackCallFailed, httpx.HTTPError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    print(f"asset {upload.asset_id}: {asset['status']}")
+    if asset.get("url"):
+        print(asset["url"])
+    if asset.get("error"):
+        print(asset["error"])
+    return 0 if asset["status"] == "ready" else 1
