@@ -1,0 +1,76 @@
+"""Starting the local stack as a user would, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_stack.state import StackInfo, StateFileError, read_state
+
+PROJECT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 90.0
+
+
+@dataclass
+class RunningStack:
+    info: StackInfo
+    process: subprocess.Popen[bytes]
+    log: Path
+    state_dir: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def stack_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "local_stack", *args]
+
+
+def clean_environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(PROJECT / "src"), environment.get("PYTHONPATH", "")]
+    )
+    environment["NO_COLOR"] = "1"
+    return environment
+
+
+def start_stack(state_dir: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    with log.open("wb") as stream:
+        return subprocess.Popen(
+            stack_command("--free-ports", "--state-dir", str(state_dir), *extra),
+            cwd=PROJECT,
+            env=clean_environment(),
+            stdout=stream,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for_stack(process: subprocess.Popen[bytes], state_dir: Path, log: Path) -> StackInfo:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the stack exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            return read_state(state_dir)
+        except StateFileError:
+            time.sleep(0.1)
+    raise AssertionError(f"the stack did not start in {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def add_user(stack: RunningStack, email: str, password: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        stack_command("users", "add", email, "--state-dir", str(stack.state_dir)),
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=clean_environment(),
+        timeout=60,
+        check=False,
+    )

@@ -1,0 +1,323 @@
+"""The whole local stack as a new user runs it: one command, a browser's requests, a clean stop.
+
+The stack runs as a subprocess (`python -m local_stack --free-ports`) with the real template,
+API and worker. Every request here is plain HTTP, as the page or curl would send it: sign-in
+against the local Cognito, the API, the signed S3 form, the CDN.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from local_stack.state import StackInfo
+
+from .support import (
+    PROJECT,
+    RunningStack,
+    add_user,
+    clean_environment,
+    stack_command,
+    start_stack,
+    wait_for_stack,
+)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    state_dir = tmp_path_factory.mktemp("local-stack")
+    log = state_dir / "stack.log"
+    process = start_stack(state_dir, log)
+    try:
+        info = wait_for_stack(process, state_dir, log)
+        yield RunningStack(info, process, log, state_dir)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client
+
+
+def sign_in(http: httpx.Client, info: StackInfo, email: str, password: str) -> str:
+    response = http.post(
+        info.awsEndpointUrl + "/",
+        headers={
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        },
+        json={
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": info.userPoolClientId,
+            "AuthParameters": {"USERNAME": email, "PASSWORD": password},
+        },
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["AuthenticationResult"]["IdToken"]
+    return token
+
+
+def create_upload(
+    http: httpx.Client, info: StackInfo, token: str, content_type: str
+) -> dict[str, Any]:
+    response = http.post(
+        f"{info.apiUrl}/assets",
+        headers={"authorization": f"Bearer {token}"},
+        json={"contentType": content_type},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def send_form(
+    http: httpx.Client, upload: dict[str, Any], data: bytes, name: str, content_type: str
+) -> httpx.Response:
+    # As a browser's FormData: every signed field first, the file last.
+    return http.post(
+        upload["url"], data=upload["fields"], files={"file": (name, data, content_type)}
+    )
+
+
+def wait_for_final(
+    http: httpx.Client, info: StackInfo, token: str, asset_id: str
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    seen = []
+    while time.monotonic() < deadline:
+        response = http.get(
+            f"{info.apiUrl}/assets/{asset_id}", headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+        asset: dict[str, Any] = response.json()["asset"]
+        seen.append(asset["status"])
+        if asset["status"] in ("ready", "rejected"):
+            return asset
+        time.sleep(0.05)
+    raise AssertionError(f"asset {asset_id} went through {seen} and never finished")
+
+
+def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (12, 200, 90)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_stack_describes_itself(stack: RunningStack) -> None:
+    info = stack.info
+    assert info.region == "us-east-1"
+    for url in (info.pageUrl, info.apiUrl, info.cdnUrl, info.awsEndpointUrl):
+        assert url.startswith("http://127.0.0.1:")
+    assert info.demoUser.email
+    output = stack.output()
+    for text in (
+        info.pageUrl,
+        info.apiUrl,
+        f"{info.apiUrl}/docs",
+        info.awsEndpointUrl,
+        info.demoUser.password,
+    ):
+        assert text in output
+
+
+def test_a_png_goes_from_form_post_to_ready_and_is_served_by_the_cdn(
+    stack: RunningStack, http: httpx.Client
+) -> None:
+    info = stack.info
+    # GIVEN the demo user, signed in against the local Cognito
+    token = sign_in(http, info, info.demoUser.email, info.demoUser.password)
+    # WHEN they ask for an upload form and post a PNG to it as a browser would
+    upload = create_upload(http, info, token, "image/png")
+    assert upload["asset"]["status"] == "uploading"
+    sent = send_form(http, upload["upload"], png_bytes(), "green.png", "image/png")
+    assert sent.status_code == 204, sent.text
+    # THEN the asset becomes ready, with a CDN URL
+    asset = wait_for_final(http, info, token, upload["asset"]["assetId"])
+    assert asset["status"] == "ready", asset
+    assert asset["url"] == f"{info.cdnUrl}/{upload['asset']['assetId']}.png"
+    # ... which serves the validated image with its type
+    served = http.get(asset["url"])
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(served.content)).size == (32, 24)
+    # ... while the original stays unreachable through the CDN
+    original = upload["upload"]["fields"]["key"]
+    assert original.startswith("uploads/originals/")
+    page_origin = info.pageUrl.rstrip("/")
+    assert http.get(f"{page_origin}/{original}").status_code == 404
+    assert http.get(f"{info.cdnUrl}/../{original}").status_code == 404
+
+
+def test_a_fake_jpeg_is_rejected_and_never_published(
+    stack: RunningStack, http: httpx.Client
+) -> None:
+    info = stack.info
+    token = sign_in(http, info, info.demoUser.email, info.demoUser.password)
+    upload = create_upload(http, info, token, "image/jpeg")
+    fake = b"\xff\xd8\xff\xe0" + b"this is not a JPEG" * 20
+    assert send_form(http, upload["upload"], fake, "fake.jpg", "image/jpeg").status_code == 204
+    asset = wait_for_final(http, info, token, upload["asset"]["assetId"])
+    assert asset["status"] == "rejected"
+    assert asset.get("error")
+    assert "url" not in asset or asset["url"] is None
+    assert http.get(f"{info.cdnUrl}/{upload['asset']['assetId']}.jpg").status_code == 404
+
+
+def test_the_signed_form_is_enforced_as_s3_would(stack: RunningStack, http: httpx.Client) -> None:
+    info = stack.info
+    token = sign_in(http, info, info.demoUser.email, info.demoUser.password)
+    upload = create_upload(http, info, token, "image/png")
+    # A different type than the one signed for is refused by the policy, not stored.
+    fields = dict(upload["upload"]["fields"])
+    fields["Content-Type"] = "image/gif"
+    refused = http.post(
+        upload["upload"]["url"], data=fields, files={"file": ("a.gif", b"GIF89a", "image/gif")}
+    )
+    assert refused.status_code == 403
+    assert "<Code>AccessDenied</Code>" in refused.text
+
+
+def test_another_user_cannot_see_the_first_users_asset(
+    stack: RunningStack, http: httpx.Client
+) -> None:
+    info = stack.info
+    owner = sign_in(http, info, info.demoUser.email, info.demoUser.password)
+    upload = create_upload(http, info, owner, "image/png")
+    asset_id = upload["asset"]["assetId"]
+    # GIVEN a second user, added with the helper command
+    created = add_user(stack, "second@example.com", "Another-Local-Passw0rd!")
+    assert created.returncode == 0, created.stderr
+    other = sign_in(http, info, "second@example.com", "Another-Local-Passw0rd!")
+    # THEN the first user's asset does not exist for them
+    response = http.get(
+        f"{info.apiUrl}/assets/{asset_id}", headers={"authorization": f"Bearer {other}"}
+    )
+    assert response.status_code == 404
+    assert (
+        http.get(
+            f"{info.apiUrl}/assets/{asset_id}", headers={"authorization": f"Bearer {owner}"}
+        ).status_code
+        == 200
+    )
+
+
+def test_a_weak_password_is_refused_with_the_pools_rules(stack: RunningStack) -> None:
+    refused = add_user(stack, "weak@example.com", "short")
+    assert refused.returncode == 1
+    assert "at least 14 characters" in refused.stderr
+
+
+def test_the_page_its_config_and_cors_for_it(stack: RunningStack, http: httpx.Client) -> None:
+    info = stack.info
+    assert http.get(info.pageUrl).status_code == 200
+    script = http.get(info.pageUrl + "config.js").text
+    config = json.loads(script.split("Object.freeze(", 1)[1].rsplit(");", 1)[0])
+    assert config["apiBaseUrl"] == info.apiUrl
+    assert config["userPoolClientId"] == info.userPoolClientId
+    assert config["cognitoEndpoint"] == info.awsEndpointUrl
+    assert config["authFlow"] == "USER_PASSWORD_AUTH"
+    origin = info.pageUrl.rstrip("/")
+    preflight = http.options(
+        f"{info.apiUrl}/assets",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+
+
+def test_a_second_stack_on_the_same_ports_fails_clearly(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    ports = {
+        "--web-port": stack.info.pageUrl.rstrip("/").rsplit(":", 1)[1],
+        "--api-port": stack.info.apiUrl.rsplit(":", 1)[1],
+        "--moto-port": stack.info.awsEndpointUrl.rsplit(":", 1)[1],
+    }
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "local_stack",
+            "--state-dir",
+            str(tmp_path),
+            *[a for p in ports.items() for a in p],
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=clean_environment(),
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert "already in use" in second.stdout
+    assert "--free-ports" in second.stdout
+    # ... and the same state directory is refused even on free ports
+    again = subprocess.run(
+        stack_command("--free-ports", "--state-dir", str(stack.state_dir)),
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=clean_environment(),
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 1
+    assert "already running" in again.stdout
+
+
+def test_ctrl_c_stops_everything_and_frees_every_port(stack: RunningStack) -> None:
+    # Last in this module: it stops the shared stack.
+    processes: dict[str, int] = stack.info.extra["processes"]
+    ports = [
+        int(url.rstrip("/").rsplit(":", 1)[1].split("/")[0])
+        for url in (stack.info.pageUrl, stack.info.apiUrl, stack.info.awsEndpointUrl)
+    ]
+    assert set(processes) == {"moto", "worker", "api", "web"}
+    os.killpg(stack.process.pid, signal.SIGINT)
+    assert stack.process.wait(timeout=30) == 0
+    for name, pid in processes.items():
+        assert _gone(pid), f"{name} (pid {pid}) is still running"
+    for port in ports:
+        with socket.socket() as probe:
+            # As any server binds: connections the test itself held may linger in TIME_WAIT,
+            # but no listener may remain.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+            probe.listen()
+    assert not (stack.state_dir / "stack.json").exists()
+    assert "Stopped: every process has exited" in stack.output()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
