@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck check bench clean openapi
+.PHONY: dev test lint typecheck check bench clean openapi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+# The whole system on 127.0.0.1 (docs/local-stack.md); options via ARGS, e.g. make dev ARGS=--free-ports
+dev: $(STAMP)
+	$(PY) -m local_stack $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -33,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/api_cold_start.py
 	$(PY) bench/api_warm_overhead.py
 	$(PY) bench/worker_validate.py
+	$(PY) bench/local_e2e_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
