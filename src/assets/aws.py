@@ -61,9 +61,13 @@ class AwsClients:
         max_attempts: int = 3,
         read_timeout: float = 5.0,
         session: boto3.session.Session | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
         self._region = region
         self._session = session
+        # The product leaves this None (boto3 reads AWS_ENDPOINT_URL itself); the local stack's
+        # own tooling names moto explicitly so a developer's environment cannot redirect it.
+        self._endpoint_url = endpoint_url
         self._config = Config(
             signature_version="s3v4",
             retries={"mode": "standard", "max_attempts": max_attempts},
@@ -88,7 +92,9 @@ class AwsClients:
                     # build clients from several threads.
                     if self._session is None:
                         self._session = boto3.session.Session(region_name=self._region)
-                    client = self._session.client(service, config=self._config)  # type: ignore[call-overload]
+                    client = self._session.client(  # type: ignore[call-overload]
+                        service, config=self._config, endpoint_url=self._endpoint_url
+                    )
                     self._clients[service] = client
         return client
 
