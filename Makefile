@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck check bench clean openapi
+.PHONY: dev test test-python test-js test-browser browser lint typecheck check bench clean openapi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -18,8 +18,21 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(PY) -m local_stack $(ARGS)
 
-test: $(STAMP)
+# Everything: the Python suites (unit, integration, end to end, browser) and the page's JS units.
+test: test-python test-js
+
+test-python: $(STAMP) browser
 	$(PY) -m pytest
+
+test-js:
+	@command -v node >/dev/null || { echo "The page's unit tests need Node.js 18.19+ (apt-get install nodejs)"; exit 1; }
+	node --test tests/js/
+
+test-browser: $(STAMP) browser
+	$(PY) -m pytest tests/e2e/browser
+
+browser:
+	@scripts/ensure-chromium
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
