@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-python test-js test-browser browser lint typecheck check bench clean openapi
+.PHONY: dev test test-python test-js test-browser browser lint typecheck check check-template bench clean openapi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -41,7 +41,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-check: lint typecheck
+check: lint typecheck check-template
+
+# sam validate --lint, sam build (arm64, python3.13, no Docker), cfn-lint, checkov, workflow schema
+check-template:
+	scripts/check-template
 
 openapi: $(STAMP)
 	$(PY) -m api.openapi_export docs/openapi.json

@@ -49,6 +49,9 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         generate_unique_id_function=_operation_id,
+        # Starlette's trailing-slash redirect builds its Location from the caller's Host and
+        # X-Forwarded-Proto; every path here is exact, so `/assets/` is a plain 404 instead.
+        redirect_slashes=False,
     )
     clients = clients or AwsClients(settings.AWS_REGION)
     app.state.settings = settings
@@ -67,7 +70,7 @@ def create_app(
             allow_origins=list(settings.CORS_ALLOW_ORIGINS),
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["authorization", "content-type"],
-            expose_headers=["location", "x-request-id"],
+            expose_headers=["location", "retry-after", "x-request-id"],
             max_age=600,
         )
     app.add_middleware(RequestMiddleware)
