@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +64,29 @@ def wait_for_stack(process: subprocess.Popen[bytes], state_dir: Path, log: Path)
         except StateFileError:
             time.sleep(0.1)
     raise AssertionError(f"the stack did not start in {START_TIMEOUT}s:\n{log.read_text()}")
+
+
+def stop_stack(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM the stack's process group, as a user's Ctrl-C would; SIGKILL what outlives it."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def running_stack(state_dir: Path, *extra: str) -> Iterator[RunningStack]:
+    """A local stack on free ports for the length of the block, always stopped after it."""
+    log = state_dir / "stack.log"
+    process = start_stack(state_dir, log, *extra)
+    try:
+        yield RunningStack(wait_for_stack(process, state_dir, log), process, log, state_dir)
+    finally:
+        stop_stack(process)
 
 
 def add_user(stack: RunningStack, email: str, password: str) -> subprocess.CompletedProcess[str]:

@@ -30,28 +30,15 @@ from .support import (
     RunningStack,
     add_user,
     clean_environment,
+    running_stack,
     stack_command,
-    start_stack,
-    wait_for_stack,
 )
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    state_dir = tmp_path_factory.mktemp("local-stack")
-    log = state_dir / "stack.log"
-    process = start_stack(state_dir, log)
-    try:
-        info = wait_for_stack(process, state_dir, log)
-        yield RunningStack(info, process, log, state_dir)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ import io
 import os
 import re
 import shutil
-import signal
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from playwright.sync_api import (
 )
 
 from local_stack.client import LocalStackClient
-from tests.e2e.support import PROJECT, RunningStack, add_user, start_stack, wait_for_stack
+from tests.e2e.support import PROJECT, RunningStack, add_user, running_stack
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Without the background-networking flags Chromium calls Google, which the CI network refuses.
@@ -69,20 +67,8 @@ new MutationObserver((records) => {
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The local stack, started once for the browser tests and stopped after them."""
-    state_dir = tmp_path_factory.mktemp("browser-stack")
-    log = state_dir / "stack.log"
-    process = start_stack(state_dir, log)
-    try:
-        info = wait_for_stack(process, state_dir, log)
-        yield RunningStack(info, process, log, state_dir)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with running_stack(tmp_path_factory.mktemp("browser-stack")) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")
