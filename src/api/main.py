@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from mangum import Mangum
-
 from api.app import create_app
+from api.lambda_adapter import LambdaAdapter
 from assets.settings import ApiSettings, load_settings
 
 settings = load_settings(ApiSettings)
 app = create_app(settings)
-handler = Mangum(app, lifespan="off")
+handler = LambdaAdapter(app, lifespan="off")

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logs import logger
+from assets.model import is_asset_id
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -48,6 +49,19 @@ def _request_id(scope: Scope) -> str:
         if isinstance(request_id, str) and request_id:
             return request_id
     return str(uuid.uuid4())
+
+
+def _event_body_size(event: Any) -> int:
+    """The size of a Lambda event's body once decoded, without decoding it."""
+    if not isinstance(event, dict):
+        return 0
+    body = event.get("body")
+    if not isinstance(body, str) or not body:
+        return 0
+    if event.get("isBase64Encoded"):
+        padding = len(body) - len(body.rstrip("="))
+        return len(body) // 4 * 3 - padding
+    return len(body.encode())
 
 
 class RequestMiddleware:
@@ -104,13 +118,17 @@ class RequestMiddleware:
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:
+        declared = 0
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    return int(value)
+                    declared = int(value)
                 except ValueError:
-                    return 0
-        return 0
+                    declared = 0
+                break
+        # Under Lambda the whole body is in the event, whatever the headers say: a route that
+        # never reads it must refuse it all the same.
+        return max(declared, _event_body_size(scope.get("aws.event")))
 
     @staticmethod
     async def _reply(
@@ -135,6 +153,7 @@ class RequestMiddleware:
             "durationMs": round((time.perf_counter() - started) * 1000, 3),
         }
         asset_id = state.get("asset_id") or scope.get("path_params", {}).get("assetId")
-        if asset_id:
+        # The path is the caller's text: only an id this service could have issued is logged.
+        if isinstance(asset_id, str) and is_asset_id(asset_id):
             entry["assetId"] = asset_id
         logger.info("request", extra=entry)
