@@ -50,11 +50,9 @@ check-template:
 openapi: $(STAMP)
 	$(PY) -m api.openapi_export docs/openapi.json
 
+# Every benchmark, one table (docs/benchmarks.md); each script also runs alone: bench/<name>.py [--json]
 bench: $(STAMP)
-	$(PY) bench/api_cold_start.py
-	$(PY) bench/api_warm_overhead.py
-	$(PY) bench/worker_validate.py
-	$(PY) bench/local_e2e_latency.py
+	$(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

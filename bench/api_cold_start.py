@@ -2,7 +2,7 @@
 
 Both run against moto's server on 127.0.0.1 and do the same AWS work (a JWKS fetch over HTTP and one
 DynamoDB GetItem); each run is a new process, timed from spawn to its response, alternating the two.
-Usage: python bench/api_cold_start.py [--runs N]
+Usage: python bench/api_cold_start.py [--runs N] [--json]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 import boto3  # noqa: E402
 
 from assets.model import ImageType, new_upload, to_item  # noqa: E402
+from bench.support import emit_json, human_stream  # noqa: E402
 from tests.support.aws import create_assets_table  # noqa: E402
 from tests.support.moto_server import moto_server  # noqa: E402
 
@@ -108,6 +109,7 @@ def _run(script: str, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     args = parser.parse_args()
     with moto_server() as endpoint:
         extra = _provision(endpoint)
@@ -130,16 +132,36 @@ def main() -> None:
     def med(runs: list[tuple[float, dict[str, Any]]], key: str | None = None) -> float:
         return statistics.median(r[0] if key is None else r[1][key] for r in runs)
 
+    def figures(runs: list[tuple[float, dict[str, Any]]]) -> dict[str, float]:
+        return {
+            "total_ms": med(runs) * 1000,
+            "import_ms": med(runs, "import_s") * 1000,
+            "first_request_ms": med(runs, "first_request_s") * 1000,
+        }
+
+    app_figures, bare_figures = figures(app), figures(bare)
+    result = {
+        "runs": args.runs,
+        "app": app_figures,
+        "bare": bare_figures,
+        "cold_ratio": med(app) / med(bare),
+        "aim_ratio": 1.8,
+    }
+    out = human_stream(args.json)
     print(
-        f"API cold start, median of {args.runs} fresh interpreters (spawn to response), moto server on loopback"
+        f"API cold start, median of {args.runs} fresh interpreters (spawn to response), moto server on loopback",
+        file=out,
     )
-    print(f"{'':28}{'total':>10}{'imports':>10}{'1st request':>13}")
-    for name, runs in (("app (FastAPI+Mangum)", app), ("bare (boto3+httpx)", bare)):
+    print(f"{'':28}{'total':>10}{'imports':>10}{'1st request':>13}", file=out)
+    for name, row in (("app (FastAPI+Mangum)", app_figures), ("bare (boto3+httpx)", bare_figures)):
         print(
-            f"{name:28}{med(runs) * 1000:>8.0f}ms{med(runs, 'import_s') * 1000:>8.0f}ms"
-            f"{med(runs, 'first_request_s') * 1000:>11.0f}ms"
+            f"{name:28}{row['total_ms']:>8.0f}ms{row['import_ms']:>8.0f}ms"
+            f"{row['first_request_ms']:>11.0f}ms",
+            file=out,
         )
-    print(f"cold ratio app/bare: {med(app) / med(bare):.2f}  (aim <= 1.8)")
+    print(f"cold ratio app/bare: {result['cold_ratio']:.2f}  (aim <= 1.8)", file=out)
+    if args.json:
+        emit_json(result)
 
 
 if __name__ == "__main__":

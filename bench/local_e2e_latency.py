@@ -5,81 +5,25 @@ Uses the local stack described by `.local/stack.json` if it answers, else starts
 timed), POSTs a small PNG to it as a browser would, and polls `GET /assets/{id}` every
 `--interval` seconds until `ready`. The figure is POST start to the first `ready` answer: S3's
 notification, SQS, the poller's long poll, the worker, DynamoDB, and the API read, all local.
-Usage: python bench/local_e2e_latency.py [--uploads 20] [--interval 0.02] [--pause 0.3] [--state-dir .local]
+Usage: python bench/local_e2e_latency.py [--uploads 20] [--interval 0.02] [--pause 0.3] [--state-dir .local] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src")]
+import httpx
+from PIL import Image
 
-import httpx  # noqa: E402
-from PIL import Image  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from local_stack.client import LocalStackClient  # noqa: E402
-from local_stack.state import StackInfo, StateFileError, read_state  # noqa: E402
-
-
-def _answers(info: StackInfo) -> bool:
-    try:
-        return httpx.get(f"{info.apiUrl}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-@contextmanager
-def local_stack(state_dir: Path) -> Iterator[StackInfo]:
-    """The running stack in `state_dir`, or a new one on free ports for the length of the block."""
-    try:
-        info = read_state(state_dir)
-        if _answers(info):
-            print(f"using the running local stack ({state_dir / 'stack.json'})")
-            yield info
-            return
-    except StateFileError:
-        pass
-    with tempfile.TemporaryDirectory(prefix="local-stack-bench-") as directory:
-        temporary = Path(directory)
-        log = (temporary / "stack.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "local_stack", "--free-ports", "--state-dir", str(temporary)],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started = time.monotonic()
-        try:
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(
-                        f"the local stack did not start:\n{(temporary / 'stack.log').read_text()}"
-                    )
-                try:
-                    info = read_state(temporary)
-                    break
-                except StateFileError:
-                    time.sleep(0.1)
-            print(f"started a local stack on free ports in {time.monotonic() - started:.1f}s")
-            yield info
-        finally:
-            os.killpg(process.pid, signal.SIGINT)
-            process.wait(timeout=30)
-            log.close()
+from bench.support import ROOT, emit_json, human_stream, local_stack, percentile
+from local_stack.client import LocalStackClient
 
 
 def _png() -> bytes:
@@ -101,7 +45,9 @@ def main() -> None:
         help="seconds between uploads, so each starts on an idle stack (0: back to back)",
     )
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".local")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     args = parser.parse_args()
+    out = human_stream(args.json)
     image = _png()
     with local_stack(args.state_dir) as info, httpx.Client(timeout=30) as http:
         client = LocalStackClient(info, http)
@@ -126,19 +72,35 @@ def main() -> None:
             posts.append(posted - started)
             latencies.append(finished - started)
             time.sleep(args.pause)
-        # The first upload warms the worker's imports and clients; it is reported, not counted.
-        first, latencies, posts = latencies[0], latencies[1:], posts[1:]
-        ms = sorted(value * 1000 for value in latencies)
-        print(
-            f"form POST -> ready, {len(ms)} uploads of {len(image)} bytes, one at a time"
-            f" ({args.pause:.1f}s apart, status polled every {args.interval * 1000:.0f} ms):"
-        )
-        print(
-            f"  median {statistics.median(ms):.0f} ms   p90 {ms[int(0.9 * (len(ms) - 1))]:.0f} ms   "
-            f"min {ms[0]:.0f} ms   max {ms[-1]:.0f} ms"
-        )
-        print(f"  of which the form POST itself: median {statistics.median(posts) * 1000:.0f} ms")
-        print(f"  first upload (cold worker, not counted): {first * 1000:.0f} ms")
+    # The first upload warms the worker's imports and clients; it is reported, not counted.
+    first, latencies, posts = latencies[0], latencies[1:], posts[1:]
+    ms = [value * 1000 for value in latencies]
+    result = {
+        "uploads": len(ms),
+        "image_bytes": len(image),
+        "poll_interval_ms": args.interval * 1000,
+        "pause_s": args.pause,
+        "median_ms": statistics.median(ms),
+        "p90_ms": percentile(ms, 90),
+        "min_ms": min(ms),
+        "max_ms": max(ms),
+        "post_median_ms": statistics.median(posts) * 1000,
+        "first_upload_ms": first * 1000,
+    }
+    print(
+        f"form POST -> ready, {len(ms)} uploads of {len(image)} bytes, one at a time"
+        f" ({args.pause:.1f}s apart, status polled every {args.interval * 1000:.0f} ms):",
+        file=out,
+    )
+    print(
+        f"  median {result['median_ms']:.0f} ms   p90 {result['p90_ms']:.0f} ms   "
+        f"min {result['min_ms']:.0f} ms   max {result['max_ms']:.0f} ms",
+        file=out,
+    )
+    print(f"  of which the form POST itself: median {result['post_median_ms']:.0f} ms", file=out)
+    print(f"  first upload (cold worker, not counted): {first * 1000:.0f} ms", file=out)
+    if args.json:
+        emit_json(result)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ worker's own CPU and memory, not the network). Time is the best of --repeat runs
 the process's VmHWM (ru_maxrss is inherited from the parent across fork/exec on Linux, so it
 would report the parent), also shown above the baseline of a process that has imported
 everything but holds no image.
-Usage: python bench/worker_validate.py [--repeat 3] [--only jpeg-10mb-12mp]
+Usage: python bench/worker_validate.py [--repeat 3] [--only jpeg-10mb-12mp] [--json]
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src")]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import PIL  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from assets.model import ImageType  # noqa: E402
+from bench.support import emit_json, human_stream  # noqa: E402
 
 MB = 1_000_000
 AIM_CASE = "jpeg-10mb-12mp"
@@ -166,23 +167,27 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", action="append", help="case name (repeatable)")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     args = parser.parse_args()
     if args.measure:
         path, image_type, repeat = args.measure
         print(json.dumps(measure(Path(path), ImageType(image_type), int(repeat))))
         return 0
 
+    out = human_stream(args.json)
     print(
         f"worker validate+publish (sanitized, in-memory publish) - Python {platform.python_version()},"
-        f" Pillow {PIL.__version__}, {os.cpu_count()} CPUs, best of {args.repeat}"
+        f" Pillow {PIL.__version__}, {os.cpu_count()} CPUs, best of {args.repeat}",
+        file=out,
     )
     header = (
         f"{'case':<18}{'file MB':>8}{'MP':>6}{'validate s':>11}{'encode s':>10}{'total s':>9}"
         f"{'peak MB':>9}{'+base MB':>9}{'out MB':>8}"
     )
-    print(header)
-    print("-" * len(header))
+    print(header, file=out)
+    print("-" * len(header), file=out)
     verdict: int | None = None
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as directory:
         for case in CASES:
             if args.only and case.name not in args.only:
@@ -190,20 +195,39 @@ def main() -> int:
             path = Path(directory) / case.name
             path.write_bytes(generate(case))
             measured = run_child(path, case.image_type, args.repeat)
-            peak_mb = measured["peak_kib"] / 1024
+            row = {
+                "case": case.name,
+                "file_mb": path.stat().st_size / MB,
+                "megapixels": case.width * case.height / 1e6,
+                "validate_s": measured["validate_s"],
+                "encode_s": measured["encode_s"],
+                "total_s": measured["total_s"],
+                "peak_mb": measured["peak_kib"] / 1024,
+                "above_baseline_mb": (measured["peak_kib"] - measured["baseline_kib"]) / 1024,
+                "output_mb": measured["output_bytes"] / MB,
+            }
+            rows.append(row)
             print(
-                f"{case.name:<18}{path.stat().st_size / MB:>8.2f}"
-                f"{case.width * case.height / 1e6:>6.1f}{measured['validate_s']:>11.3f}"
-                f"{measured['encode_s']:>10.3f}{measured['total_s']:>9.3f}{peak_mb:>9.0f}"
-                f"{(measured['peak_kib'] - measured['baseline_kib']) / 1024:>9.0f}"
-                f"{measured['output_bytes'] / MB:>8.2f}"
+                f"{case.name:<18}{row['file_mb']:>8.2f}{row['megapixels']:>6.1f}"
+                f"{row['validate_s']:>11.3f}{row['encode_s']:>10.3f}{row['total_s']:>9.3f}"
+                f"{row['peak_mb']:>9.0f}{row['above_baseline_mb']:>9.0f}{row['output_mb']:>8.2f}",
+                file=out,
             )
             if case.name == AIM_CASE:
-                met = measured["total_s"] < AIM_SECONDS and peak_mb < AIM_PEAK_MB
+                met = row["total_s"] < AIM_SECONDS and row["peak_mb"] < AIM_PEAK_MB
                 verdict = 0 if met else 1
+    aim = f"aim for {AIM_CASE}: < {AIM_SECONDS} s and < {AIM_PEAK_MB} MB peak"
     if verdict is not None:
-        aim = f"aim for {AIM_CASE}: < {AIM_SECONDS} s and < {AIM_PEAK_MB} MB peak"
-        print(f"{aim}: {'met' if verdict == 0 else 'MISSED'}")
+        print(f"{aim}: {'met' if verdict == 0 else 'MISSED'}", file=out)
+    if args.json:
+        emit_json(
+            {
+                "repeat": args.repeat,
+                "pillow": PIL.__version__,
+                "cases": rows,
+                "aim": {"text": aim, "met": None if verdict is None else verdict == 0},
+            }
+        )
     return verdict or 0
 
 
