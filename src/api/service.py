@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from api.upload_form import SignedForm, sign_upload_form
-from assets.aws import AwsClients, translate_aws_errors
-from assets.errors import AssetNotFound, InvalidCursor, StorageUnavailable, TooManyPendingUploads
+from assets.aws import AwsClients
+from assets.errors import AssetNotFound, InvalidCursor, TooManyPendingUploads
 from assets.model import Asset, AssetStatus, ImageType, is_asset_id, isoformat, new_upload
 from assets.repository import AssetRepository, PageStart
 from assets.settings import ApiSettings
+from assets.storage import AssetBucket, AssetUrls, SignedForm
 
 _TIMESTAMP = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 
@@ -57,10 +57,15 @@ class AssetService:
         self._clients = clients
         self._clock = clock
         self._new_id = new_id
+        self._urls = AssetUrls(settings.ASSET_BASE_URL)
 
     @cached_property
     def repository(self) -> AssetRepository:
         return AssetRepository(self._clients.dynamodb, self._settings.ASSETS_TABLE_NAME)
+
+    @cached_property
+    def bucket(self) -> AssetBucket:
+        return AssetBucket(self._clients.s3, self._settings.ASSET_BUCKET_NAME)
 
     def start_upload(self, owner_id: str, image_type: ImageType) -> StartedUpload:
         """Record a new upload and sign the one form that may fill it."""
@@ -76,10 +81,8 @@ class AssetService:
             self._new_id(), owner_id, image_type, now, settings.UPLOAD_FORM_TTL_SECONDS
         )
         # Signing is local; doing it before the write means a signing failure leaves no record.
-        form = sign_upload_form(
-            self._clients.s3,
-            bucket=settings.ASSET_BUCKET_NAME,
-            asset=asset,
+        form = self.bucket.sign_upload_form(
+            asset,
             max_bytes=settings.MAX_UPLOAD_BYTES,
             ttl_seconds=settings.UPLOAD_FORM_TTL_SECONDS,
         )
@@ -104,25 +107,16 @@ class AssetService:
         )
 
     def delete(self, owner_id: str, asset_id: str) -> None:
-        """Remove the caller's asset: both objects first, then the record, so a retry can finish."""
+        """Remove the caller's asset: its objects first, then the record, so a retry can finish."""
         asset = self.get(owner_id, asset_id)
-        with translate_aws_errors():
-            response = self._clients.s3.delete_objects(
-                Bucket=self._settings.ASSET_BUCKET_NAME,
-                Delete={
-                    "Objects": [{"Key": asset.source_key}, {"Key": asset.processed_key}],
-                    "Quiet": True,
-                },
-            )
-        if response.get("Errors"):
-            raise StorageUnavailable(f"could not delete the objects of asset {asset_id}")
+        self.bucket.delete_asset(asset.asset_id, asset.image_type)
         self.repository.delete(asset_id, owner_id)
 
     def public_url(self, asset: Asset) -> str | None:
         """The CDN URL of a ready asset."""
         if asset.status is not AssetStatus.READY:
             return None
-        return f"{self._settings.ASSET_BASE_URL}/{asset.asset_id}.{asset.image_type.extension}"
+        return self._urls.url_for(asset.processed_key)
 
     def now(self) -> datetime:
         return self._clock()

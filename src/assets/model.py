@@ -64,6 +64,16 @@ def processed_key(asset_id: str, image_type: ImageType) -> str:
     return f"{PROCESSED_PREFIX}{asset_id}.{image_type.extension}"
 
 
+def published_keys(asset_id: str, image_type: ImageType) -> tuple[str, ...]:
+    """Every key the worker may publish for an asset (what the CDN can serve of it)."""
+    return (processed_key(asset_id, image_type),)
+
+
+def asset_keys(asset_id: str, image_type: ImageType) -> tuple[str, ...]:
+    """Every object an asset can own: the original and all it publishes."""
+    return (source_key(asset_id, image_type), *published_keys(asset_id, image_type))
+
+
 @dataclass(frozen=True, slots=True)
 class SourceObject:
     """An upload key parsed back into the asset it belongs to."""

@@ -28,7 +28,7 @@ from assets.model import (
     parse_source_key,
 )
 from assets.repository import ClaimOutcome
-from worker import storage
+from assets.storage import SourceChanged, Upload, UploadMissing
 from worker.events import ObjectEvent
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def process_object(event: ObjectEvent, worker: Worker) -> Result:
     """Validate and publish one uploaded object, or reject it; raises `RetryLater`/`StorageUnavailable` to retry."""
     if not event.is_object_created:
         return Result(Outcome.IGNORED, detail=f"{event.event_name} is not an upload")
-    if event.bucket != worker.bucket:
+    if event.bucket != worker.bucket.name:
         return Result(Outcome.IGNORED, detail=f"bucket {event.bucket!r} is not the asset bucket")
     source = parse_source_key(event.key)
     if source is None:
@@ -84,12 +84,12 @@ def process_object(event: ObjectEvent, worker: Worker) -> Result:
         asset_id, event.key, token, worker.clock(), worker.settings.LEASE_SECONDS
     )
     if claim.outcome is ClaimOutcome.ORPHAN:
-        storage.delete_object(worker.s3, worker.bucket, event.key)
+        worker.bucket.delete_keys([event.key])
         return Result(Outcome.ORPHANED, asset_id, detail="no record can claim this upload")
     if claim.outcome is ClaimOutcome.FINAL:
         if claim.asset is not None and claim.asset.status is AssetStatus.REJECTED:
             # A rejected asset keeps no original, even one uploaded again with the same form.
-            storage.delete_object(worker.s3, worker.bucket, event.key)
+            worker.bucket.delete_keys([event.key])
         status = claim.asset.status if claim.asset else "final"
         return Result(Outcome.DUPLICATE, asset_id, detail=f"already {status}")
     if claim.outcome is ClaimOutcome.LEASE_HELD or claim.asset is None:
@@ -106,16 +106,14 @@ def _process_claimed(event: ObjectEvent, asset: Asset, token: str, worker: Worke
 
     settings = worker.settings
     try:
-        upload = storage.read_upload(
-            worker.s3, worker.bucket, event.key, event.version_id, settings.MAX_UPLOAD_BYTES
-        )
+        upload = worker.bucket.read_upload(event.key, event.version_id, settings.MAX_UPLOAD_BYTES)
         validated = imaging.validate(upload.data, asset.image_type, settings.MAX_IMAGE_PIXELS)
         rendered = (
             imaging.render_sanitized(validated) if settings.PUBLISH_MODE == "sanitized" else None
         )
     except UploadRejected as rejection:
         return _reject(asset, token, rejection, worker)
-    except storage.UploadMissing as missing:
+    except UploadMissing as missing:
         return _reject(
             asset,
             token,
@@ -138,7 +136,7 @@ def _process_claimed(event: ObjectEvent, asset: Asset, token: str, worker: Worke
 
 def _publish(
     asset: Asset,
-    upload: storage.Upload,
+    upload: Upload,
     validated: ValidatedImage,
     rendered: bytes | None,
     worker: Worker,
@@ -146,12 +144,12 @@ def _publish(
     key = asset.processed_key
     validated.image.close()
     if rendered is not None:
-        storage.put_published(worker.s3, worker.bucket, key, rendered, asset.image_type)
+        worker.bucket.publish(key, rendered, asset.image_type.value)
         content = rendered
     else:
         try:
-            storage.copy_published(worker.s3, worker.bucket, upload, key, asset.image_type)
-        except storage.SourceChanged as changed:
+            worker.bucket.publish_copy(upload, key, asset.image_type)
+        except SourceChanged as changed:
             raise RetryLater(f"the original changed after validation: {changed}") from changed
         content = upload.data
     return PublishedImage(
@@ -182,7 +180,7 @@ def _finish_ready(asset: Asset, token: str, published: PublishedImage, worker: W
         # Our finish landed but its answer was lost, and the retry found the lease spent.
         return Result(Outcome.READY, asset_id)
     if current.status is AssetStatus.REJECTED:
-        storage.delete_object(worker.s3, worker.bucket, published.output_key)
+        worker.bucket.delete_keys([published.output_key])
     return Result(Outcome.SUPERSEDED, asset_id, detail=f"the record is {current.status}")
 
 
@@ -213,8 +211,7 @@ def _reject(asset: Asset, token: str, rejection: UploadRejected, worker: Worker)
         if not landed:
             return Result(Outcome.SUPERSEDED, asset_id, detail=f"the record is {current.status}")
     # A predecessor that died between publishing and finishing may have left output behind.
-    storage.delete_object(worker.s3, worker.bucket, asset.processed_key)
-    storage.delete_object(worker.s3, worker.bucket, asset.source_key)
+    worker.bucket.delete_asset(asset_id, asset.image_type)
     return Result(
         Outcome.REJECTED,
         asset_id,
@@ -224,8 +221,7 @@ def _reject(asset: Asset, token: str, rejection: UploadRejected, worker: Worker)
 
 
 def _withdraw(asset: Asset, worker: Worker) -> None:
-    storage.delete_object(worker.s3, worker.bucket, asset.processed_key)
-    storage.delete_object(worker.s3, worker.bucket, asset.source_key)
+    worker.bucket.delete_asset(asset.asset_id, asset.image_type)
 
 
 def _retrying(worker: Worker, finish: Callable[[], bool]) -> bool:

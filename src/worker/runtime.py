@@ -7,14 +7,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from assets.aws import AwsClients
 from assets.repository import AssetRepository
 from assets.settings import WorkerSettings
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+from assets.storage import AssetBucket
 
 
 def utc_now() -> datetime:
@@ -31,14 +28,10 @@ class Worker:
 
     settings: WorkerSettings
     repository: AssetRepository
-    s3: S3Client
+    bucket: AssetBucket
     clock: Callable[[], datetime] = utc_now
     new_token: Callable[[], str] = new_lease_token
     sleep: Callable[[float], None] = field(default=time.sleep)
-
-    @property
-    def bucket(self) -> str:
-        return self.settings.ASSET_BUCKET_NAME
 
 
 def build_worker(settings: WorkerSettings, clients: AwsClients | None = None) -> Worker:
@@ -47,5 +40,5 @@ def build_worker(settings: WorkerSettings, clients: AwsClients | None = None) ->
     return Worker(
         settings=settings,
         repository=AssetRepository(clients.dynamodb, settings.ASSETS_TABLE_NAME),
-        s3=clients.s3,
+        bucket=AssetBucket(clients.s3, settings.ASSET_BUCKET_NAME),
     )

@@ -29,7 +29,7 @@ def _stop_before_publishing(params: dict[str, Any], **_: Any) -> None:
 
 
 def main() -> int:
-    s3 = worker.main.current_worker().s3
+    s3 = worker.main.current_worker().bucket.client
     for operation in ("PutObject", "CopyObject"):
         s3.meta.events.register(f"before-parameter-build.s3.{operation}", _stop_before_publishing)
     return child.main(sys.argv[1:])

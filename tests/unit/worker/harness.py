@@ -22,6 +22,7 @@ from assets.aws import AwsClients
 from assets.model import Asset, ImageType, new_upload, source_key
 from assets.repository import AssetRepository
 from assets.settings import WorkerSettings
+from assets.storage import AssetBucket
 from worker.runtime import Worker
 
 BUCKET = "test-asset-bucket"
@@ -113,7 +114,7 @@ class Harness:
         return Worker(
             settings=self.settings.model_copy(update=settings),
             repository=AssetRepository(clients.dynamodb, TABLE),
-            s3=clients.s3,
+            bucket=AssetBucket(clients.s3, BUCKET),
             clock=self.clock,
             sleep=self.sleeps.append,
         )

@@ -9,6 +9,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from assets.model import RECORD_TTL_SECONDS, AssetStatus, ImageType, epoch_seconds
+from assets.storage import CACHE_CONTROL
 from tests.unit.worker import corpus
 from tests.unit.worker.harness import (
     BUCKET,
@@ -21,7 +22,6 @@ from tests.unit.worker.harness import (
     missing,
 )
 from worker import imaging
-from worker.storage import CACHE_CONTROL
 
 VALID = corpus.valid_corpus()
 INVALID = corpus.invalid_corpus()
