@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import functools
-import threading
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from assets.settings import WorkerSettings, load_settings
-from worker.records import Telemetry, process_batch
+from worker.records import handle_record
 from worker.runtime import Worker, build_worker
 
 if TYPE_CHECKING:
@@ -19,16 +23,12 @@ if TYPE_CHECKING:
 DEFAULT_METRICS_NAMESPACE = "PrivateAssetUploads"
 
 logger = Logger()
+# The template sets POWERTOOLS_METRICS_NAMESPACE; a local run without it still flushes.
 metrics = Metrics()
 if metrics.namespace is None:
-    # The template sets POWERTOOLS_METRICS_NAMESPACE; a local run without it still flushes.
     metrics.namespace = DEFAULT_METRICS_NAMESPACE
-telemetry = Telemetry(logger, metrics)
 # A batch that fails entirely still gets a response naming every message, never an exception.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-# The processor, logger keys and metric set are per process; Lambda runs one batch at a time,
-# and so does a local poller that calls in from several threads.
-_one_batch_at_a_time = threading.Lock()
 
 
 @functools.cache
@@ -37,9 +37,14 @@ def current_worker() -> Worker:
     return build_worker(load_settings(WorkerSettings))
 
 
+def record_handler(record: SQSRecord) -> None:
+    handle_record(record, current_worker(), logger, metrics)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """Validate and publish each uploaded object; name the messages that must be retried."""
-    with _one_batch_at_a_time:
-        return process_batch(
-            event, context, worker=current_worker, telemetry=telemetry, processor=processor
-        )
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

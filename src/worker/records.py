@@ -1,15 +1,12 @@
-"""SQS records in, per-object outcomes out: logging, metrics, and which records to retry."""
+"""One SQS record in, per-object outcomes out: their log lines and metrics, and whether to retry."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from assets.errors import StorageUnavailable
@@ -18,8 +15,6 @@ from worker.events import MalformedMessage, parse_notification
 from worker.processing import Outcome, Result, RetryLater, process_object
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-
     from worker.runtime import Worker
 
 RETRIED = "retried"
@@ -29,101 +24,64 @@ PROCESSING_TIME = "processingTime"
 _WARN = frozenset({Outcome.ORPHANED, Outcome.WITHDRAWN, Outcome.SUPERSEDED, Outcome.IGNORED})
 
 
-@dataclass(slots=True)
-class Telemetry:
-    """Where the worker reports: structured logs and EMF metrics."""
-
-    logger: Logger
-    metrics: Metrics | EphemeralMetrics
-    _pending: int = field(default=0)
-
-    def count(self, name: str) -> None:
-        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        self._pending += 1
-
-    def duration(self, seconds: float) -> None:
-        self.metrics.add_metric(
-            name=PROCESSING_TIME, unit=MetricUnit.Milliseconds, value=round(seconds * 1000, 3)
-        )
-        self._pending += 1
-
-    def flush(self) -> None:
-        if self._pending:
-            self.metrics.flush_metrics()
-            self._pending = 0
+MetricSink = Metrics | EphemeralMetrics
 
 
-def process_batch(
-    event: dict[str, Any],
-    context: Any,
-    *,
-    worker: Callable[[], Worker],
-    telemetry: Telemetry,
-    processor: BatchProcessor,
-) -> PartialItemFailureResponse:
-    """Process an SQS batch; the response names the messages SQS must deliver again."""
-    request_id = getattr(context, "aws_request_id", None)
-    if request_id:
-        telemetry.logger.append_keys(requestId=request_id)
-    try:
-        return process_partial_response(
-            event=event,
-            record_handler=lambda record: handle_record(record, worker(), telemetry),
-            processor=processor,
-            context=context,
-        )
-    finally:
-        telemetry.logger.remove_keys(["requestId"])
-        telemetry.flush()
-
-
-def handle_record(record: SQSRecord, worker: Worker, telemetry: Telemetry) -> None:
+def handle_record(record: SQSRecord, worker: Worker, logger: Logger, metrics: MetricSink) -> None:
     """Process every object a message names; raise (so SQS retries) if any must be tried again."""
-    logger = telemetry.logger
     started = time.perf_counter()
-    logger.append_keys(messageId=record.message_id)
-    try:
+    with logger.append_context_keys(messageId=record.message_id):
         try:
-            notification = parse_notification(record.body)
-        except MalformedMessage as error:
-            telemetry.count(MALFORMED)
-            logger.error(
-                "malformed message; it will reach the dead-letter queue",
-                extra={"reason": str(error)},
+            _handle(record, worker, logger, metrics)
+        finally:
+            metrics.add_metric(
+                name=PROCESSING_TIME,
+                unit=MetricUnit.Milliseconds,
+                value=round((time.perf_counter() - started) * 1000, 3),
             )
-            raise
-        if notification.is_test_event:
-            telemetry.count(Outcome.IGNORED.value)
-            logger.info("s3:TestEvent acknowledged")
-            return
-        failure: Exception | None = None
-        for object_event in notification.records:
-            source = parse_source_key(object_event.key)
-            logger.append_keys(assetId=source.asset_id if source else None)
+
+
+def _handle(record: SQSRecord, worker: Worker, logger: Logger, metrics: MetricSink) -> None:
+    try:
+        notification = parse_notification(record.body)
+    except MalformedMessage as error:
+        _count(metrics, MALFORMED)
+        logger.error(
+            "malformed message; it will reach the dead-letter queue",
+            extra={"reason": str(error)},
+        )
+        raise
+    if notification.is_test_event:
+        _count(metrics, Outcome.IGNORED.value)
+        logger.info("s3:TestEvent acknowledged")
+        return
+    failure: Exception | None = None
+    for object_event in notification.records:
+        source = parse_source_key(object_event.key)
+        with logger.append_context_keys(assetId=source.asset_id if source else None):
             try:
                 result = process_object(object_event, worker)
             except (RetryLater, StorageUnavailable) as error:
-                telemetry.count(RETRIED)
+                _count(metrics, RETRIED)
                 logger.warning("will retry", extra={"key": object_event.key, "reason": str(error)})
                 failure = failure or error
                 continue
             except Exception as error:
-                telemetry.count(FAILED)
+                _count(metrics, FAILED)
                 logger.exception("processing failed", extra={"key": object_event.key})
                 failure = failure or error
                 continue
-            finally:
-                logger.remove_keys(["assetId"])
-            _report(result, object_event.key, telemetry)
-        if failure is not None:
-            raise failure
-    finally:
-        telemetry.duration(time.perf_counter() - started)
-        logger.remove_keys(["messageId"])
+        _report(result, object_event.key, logger, metrics)
+    if failure is not None:
+        raise failure
 
 
-def _report(result: Result, key: str, telemetry: Telemetry) -> None:
-    telemetry.count(result.outcome.value)
+def _count(metrics: MetricSink, name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def _report(result: Result, key: str, logger: Logger, metrics: MetricSink) -> None:
+    _count(metrics, result.outcome.value)
     fields: dict[str, Any] = {
         "outcome": result.outcome.value,
         "key": key,
@@ -134,6 +92,6 @@ def _report(result: Result, key: str, telemetry: Telemetry) -> None:
     if result.detail:
         fields["detail"] = result.detail
     if result.outcome in _WARN:
-        telemetry.logger.warning(f"upload {result.outcome.value}", extra=fields)
+        logger.warning(f"upload {result.outcome.value}", extra=fields)
     else:
-        telemetry.logger.info(f"upload {result.outcome.value}", extra=fields)
+        logger.info(f"upload {result.outcome.value}", extra=fields)

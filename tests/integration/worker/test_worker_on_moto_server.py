@@ -22,6 +22,7 @@ from assets.aws import AwsClients
 from assets.model import AssetStatus, ImageType, new_upload
 from assets.repository import AssetRepository
 from tests.support.aws import create_asset_bucket, create_assets_table
+from tests.unit.worker.harness import LambdaContextStub
 
 TABLE = "it-assets"
 BUCKET = "it-asset-bucket"
@@ -122,7 +123,7 @@ def deliver(stack: dict[str, Any]) -> dict[str, Any]:
             for message in messages
         ]
     }
-    response = dict(worker.main.handler(event, None))
+    response = dict(worker.main.handler(event, LambdaContextStub()))
     response["bodies"] = [json.loads(message["Body"]) for message in messages]
     return response
 

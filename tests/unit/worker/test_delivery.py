@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
 from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.dynamodb.models import DynamoDBBackend
 
@@ -27,7 +31,7 @@ from tests.unit.worker.harness import (
     metric_counts,
 )
 from worker.processing import FINISH_ATTEMPTS
-from worker.records import Telemetry, process_batch
+from worker.records import handle_record
 from worker.runtime import Worker
 
 PNG = corpus.encode(corpus.pattern(), "PNG")
@@ -117,10 +121,12 @@ def test_the_same_s3_event_in_two_messages_has_one_effect(
 def run_worker(event: dict[str, Any], worker: Worker, name: str, barrier: threading.Barrier) -> Any:
     """One Lambda instance: its own processor, logger and metrics; starts with the other."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    telemetry = Telemetry(Logger(service=name), EphemeralMetrics(namespace="Test"))
+    logger, metrics = Logger(service=name), EphemeralMetrics(namespace="Test")
     barrier.wait()
-    return process_batch(
-        event, None, worker=lambda: worker, telemetry=telemetry, processor=processor
+    return process_partial_response(
+        event=event,
+        record_handler=lambda record: handle_record(record, worker, logger, metrics),
+        processor=processor,
     )
 
 

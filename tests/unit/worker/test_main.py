@@ -14,7 +14,7 @@ import worker.main
 from assets.aws import AwsClients
 from assets.model import AssetStatus
 from tests.unit.worker import corpus
-from tests.unit.worker.harness import Harness, failures
+from tests.unit.worker.harness import Harness, LambdaContextStub, failures
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,8 +53,8 @@ def test_handler_builds_its_worker_from_the_environment_once(
 
     monkeypatch.setattr(AwsClients, "__init__", spy)
 
-    first = worker.main.handler(harness.event(upload), None)
-    second = worker.main.handler(harness.event(upload), None)
+    first = worker.main.handler(harness.event(upload), LambdaContextStub())
+    second = worker.main.handler(harness.event(upload), LambdaContextStub())
 
     assert failures(dict(first)) == failures(dict(second)) == []
     record = harness.record(upload.asset_id)
@@ -71,7 +71,7 @@ def test_misconfigured_worker_fails_each_record_without_crashing(
     monkeypatch.delenv("ASSETS_TABLE_NAME")
     event = harness.event(upload)
 
-    response = worker.main.handler(event, None)
+    response = worker.main.handler(event, LambdaContextStub())
 
     assert failures(dict(response)) == [event["Records"][0]["messageId"]]
     record = harness.record(upload.asset_id)
