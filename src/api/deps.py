@@ -1,4 +1,4 @@
-"""Dependencies routes declare: the settings, the asset service and the authenticated caller.
+"""Dependencies routes declare: the asset service and the authenticated caller.
 
 Everything here is `async`: FastAPI runs a sync dependency or route in a worker thread, and under
 Lambda each of those hops (several per request) costs more than the request's own work. Blocking
@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import Unauthenticated
 from api.security import CognitoTokenVerifier, Principal, TokenRejected
 from api.service import AssetService
-from assets.settings import ApiSettings
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -26,11 +25,6 @@ bearer_scheme = HTTPBearer(
     description="A Cognito user pool ID or access token for this app's client: "
     "`Authorization: Bearer <token>`.",
 )
-
-
-async def get_settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
 
 
 async def get_service(request: Request) -> AssetService:
@@ -68,6 +62,5 @@ async def get_current_user(
         raise Unauthenticated(f"invalid token: {error}", token_given=True) from error
 
 
-SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 ServiceDep = Annotated[AssetService, Depends(get_service)]
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

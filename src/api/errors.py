@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import logger
@@ -28,14 +29,24 @@ _STATUS_CODES = {
 }
 
 
+def error_body(status: int, message: str, code: str | None = None) -> bytes:
+    """The JSON every error answer carries, whichever layer refuses the request."""
+    document = {"error": message, "code": code or _STATUS_CODES.get(status, "error")}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
 def error_response(
     status: int, message: str, code: str | None = None, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    code = code or _STATUS_CODES.get(status, "error")
-    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
+) -> Response:
+    return Response(
+        error_body(status, message, code),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
-def unauthorized(message: str, *, token_given: bool) -> JSONResponse:
+def unauthorized(message: str, *, token_given: bool) -> Response:
     challenge = 'Bearer error="invalid_token"' if token_given else "Bearer"
     return error_response(401, message, headers={"WWW-Authenticate": challenge})
 
@@ -59,16 +70,16 @@ def _describe_validation(error: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Map the domain's errors, validation failures and anything unexpected to JSON answers."""
 
-    async def not_found(_: Request, __: Exception) -> JSONResponse:
+    async def not_found(_: Request, __: Exception) -> Response:
         return error_response(404, "asset not found")
 
-    async def too_many(_: Request, error: Exception) -> JSONResponse:
+    async def too_many(_: Request, error: Exception) -> Response:
         return error_response(429, str(error), headers={"Retry-After": "60"})
 
-    async def bad_cursor(_: Request, error: Exception) -> JSONResponse:
+    async def bad_cursor(_: Request, error: Exception) -> Response:
         return error_response(400, str(error), code="invalid_cursor")
 
-    async def unavailable(_: Request, error: Exception) -> JSONResponse:
+    async def unavailable(_: Request, error: Exception) -> Response:
         logger.warning("dependency unavailable", extra={"reason": str(error)})
         return error_response(
             503,
@@ -76,15 +87,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
-    async def unauthenticated(_: Request, error: Exception) -> JSONResponse:
+    async def unauthenticated(_: Request, error: Exception) -> Response:
         assert isinstance(error, Unauthenticated)
         return unauthorized(str(error), token_given=error.token_given)
 
-    async def invalid(_: Request, error: Exception) -> JSONResponse:
+    async def invalid(_: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         return error_response(400, _describe_validation(error))
 
-    async def http_error(request: Request, error: Exception) -> JSONResponse:
+    async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code == 404 and request.url.path.startswith("/assets/"):
             # Ids with slashes miss the route: still the one 404 every unknown id gets.

@@ -1,11 +1,10 @@
-"""ASGI middleware: one JSON log line per request, a request id, a body cap, a JSON 500 of last resort.
+"""ASGI middleware: one JSON log line per request, a body cap, a JSON 500 of last resort.
 
 Plain ASGI rather than BaseHTTPMiddleware: it costs a few microseconds a request, not a task.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_body
 from api.logs import logger
 from assets.model import is_asset_id
 
@@ -27,7 +27,7 @@ class BodyTooLarge(HTTPException):
 
 
 def _json(status: int, message: str, code: str, request_id: str) -> list[Message]:
-    body = json.dumps({"error": message, "code": code}).encode()
+    body = error_body(status, message, code)
     return [
         {
             "type": "http.response.start",
@@ -43,11 +43,11 @@ def _json(status: int, message: str, code: str, request_id: str) -> list[Message
 
 
 def _request_id(scope: Scope) -> str:
-    event = scope.get("aws.event")
-    if isinstance(event, dict):
-        request_id = event.get("requestContext", {}).get("requestId")
-        if isinstance(request_id, str) and request_id:
-            return request_id
+    """API Gateway's request id under Lambda (Powertools' correlation id), else a new one."""
+    if "aws.event" in scope:
+        correlation_id = logger.get_correlation_id()
+        if correlation_id:
+            return correlation_id
     return str(uuid.uuid4())
 
 

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from mangum import Mangum
 
+from api.lambda_adapter import LambdaAdapter
 from tests.support.events import http_api_event, lambda_context
 from tests.unit.api.conftest import Pool, Resources, User
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def handler(app: FastAPI) -> Mangum:
-    return Mangum(app, lifespan="off")
+    return LambdaAdapter(app, lifespan="off")  # api.main.handler, over this app
 
 
 def _json(response: dict[str, Any]) -> Any:
