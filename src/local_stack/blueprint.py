@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assets.model import OWNER_INDEX_NAME, SOURCE_PREFIX
+from local_stack.template import SERVERLESS_FUNCTION, TemplateError, function_properties
 
 TABLE = "AssetsTable"
 BUCKET = "AssetBucket"
@@ -28,10 +29,6 @@ USER_POOL_CLIENT = "WebClient"
 
 LOCAL_ACCOUNT_ID = "123456789012"
 """moto's default account: ARNs the local stack builds must name it."""
-
-
-class TemplateError(ValueError):
-    """The template lacks, or hides behind an intrinsic, a property the local stack derives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +67,7 @@ class FunctionSpec:
     timeout: int
     memory_size: int
     environment: dict[str, Any]
-    """Merged Globals + function variables, values as written (literals or intrinsics)."""
+    """Globals' variables and the function's, merged as SAM merges them; values as written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,25 +104,23 @@ class Blueprint:
 
 
 def derive_blueprint(template: Mapping[str, Any]) -> Blueprint:
-    """Read the local stack's shapes from a loaded template (see `cfn_template.load_template`)."""
+    """Read the local stack's shapes from a loaded template (see `template.load_template`)."""
     resources = template.get("Resources")
     if not isinstance(resources, Mapping):
         raise TemplateError("template.yaml has no Resources")
-    globals_function = _mapping(template.get("Globals", {}), "Globals").get("Function", {})
     parameters = {
         name: spec.get("Default")
         for name, spec in _mapping(template.get("Parameters", {}), "Parameters").items()
         if isinstance(spec, Mapping)
     }
-    worker = _function(resources, WORKER, globals_function)
     return Blueprint(
         table=_table(resources),
         bucket=_bucket(resources),
         queue=_queue(resources),
         dead_letter_queue=_dead_letter_queue(resources),
-        worker=worker,
+        worker=_function(template, WORKER),
         worker_event=_worker_event(resources),
-        api=_function(resources, API, globals_function),
+        api=_function(template, API),
         user_pool=_user_pool(resources),
         parameters=parameters,
     )
@@ -353,18 +348,10 @@ def _dead_letter_queue(resources: Mapping[str, Any]) -> DeadLetterQueueSpec:
     )
 
 
-def _function(
-    resources: Mapping[str, Any], logical_id: str, globals_function: Mapping[str, Any]
-) -> FunctionSpec:
-    props = _resource(resources, logical_id, "AWS::Serverless::Function")
-    merged = {**globals_function, **props}
-    environment: dict[str, Any] = {}
-    for source in (globals_function, props):
-        variables = source.get("Environment", {})
-        if isinstance(variables, Mapping):
-            values = variables.get("Variables", {})
-            if isinstance(values, Mapping):
-                environment.update(values)
+def _function(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
+    _resource(template["Resources"], logical_id, SERVERLESS_FUNCTION)
+    merged = function_properties(dict(template), logical_id)
+    variables = _mapping(merged.get("Environment", {}), f"{logical_id}.Environment")
     return FunctionSpec(
         logical_id=logical_id,
         handler=str(_literal(merged, "Handler", logical_id)),
@@ -372,12 +359,12 @@ def _function(
         memory_size=_int(
             _literal(merged, "MemorySize", logical_id, default=128), f"{logical_id}.MemorySize"
         ),
-        environment=environment,
+        environment=dict(_mapping(variables.get("Variables", {}), f"{logical_id}.Variables")),
     )
 
 
 def _worker_event(resources: Mapping[str, Any]) -> SqsEventSpec:
-    props = _resource(resources, WORKER, "AWS::Serverless::Function")
+    props = _resource(resources, WORKER, SERVERLESS_FUNCTION)
     where = f"{WORKER}.Events.{WORKER_EVENT}"
     event = _mapping(props.get("Events", {}), f"{WORKER}.Events").get(WORKER_EVENT)
     if not isinstance(event, Mapping) or event.get("Type") != "SQS":

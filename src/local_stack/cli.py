@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local_stack.cfn_template import TEMPLATE_PATH
 from local_stack.state import StateFileError, read_state
+from local_stack.template import TEMPLATE_PATH
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient

@@ -21,10 +21,8 @@ from local_stack.blueprint import (
     LOCAL_ACCOUNT_ID,
     WORKER,
     Blueprint,
-    TemplateError,
     derive_blueprint,
 )
-from local_stack.cfn_template import TEMPLATE_PATH, load_template
 from local_stack.environment import (
     Timings,
     api_overrides,
@@ -59,6 +57,7 @@ from local_stack.supervisor import (
     Supervisor,
     bind_listener,
 )
+from local_stack.template import TEMPLATE_PATH, TemplateError, load_template
 
 PROJECT_DIR = TEMPLATE_PATH.parent
 DEFAULT_PORTS = {"web": 8700, "api": 8701, "moto": 8702}

@@ -24,8 +24,7 @@ import pytest
 from PIL import Image
 
 from local_stack.state import StackInfo
-
-from .support import (
+from testbed.stack import (
     PROJECT,
     RunningStack,
     add_user,

@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 
 from local_stack.blueprint import derive_blueprint
-from local_stack.cfn_template import load_template
-
-from .support import start_stack, wait_for_stack
+from local_stack.template import load_template
+from testbed.stack import start_stack, wait_for_stack
 
 
 def test_sam_mode_serves_containers_and_writes_the_env_file(tmp_path: Path) -> None:
