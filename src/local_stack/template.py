@@ -11,10 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cfnlint.decode import decode
-from samtranslator.model.exceptions import ExceptionWithMessage
-from samtranslator.plugins.globals.globals import Globals
-
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 
@@ -25,6 +21,8 @@ class TemplateError(ValueError):
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template as plain data, short-form tags (`!Ref`, `!GetAtt a.b`) in their long forms."""
+    from cfnlint.decode import decode  # a second's import: only when a template is read
+
     if not path.exists():
         raise TemplateError(f"{path} does not exist; the local stack builds what it declares")
     document, problems = decode(str(path))
@@ -42,6 +40,9 @@ def function_properties(template: dict[str, Any], logical_id: str) -> dict[str, 
     SAM's translator does the merge: maps merge (the function's keys win), lists add up, except
     where SAM says otherwise (`Architectures` is replaced, not added to).
     """
+    from samtranslator.model.exceptions import ExceptionWithMessage
+    from samtranslator.plugins.globals.globals import Globals
+
     resource = template.get("Resources", {}).get(logical_id)
     if not isinstance(resource, dict) or resource.get("Type") != SERVERLESS_FUNCTION:
         raise TemplateError(f"template.yaml has no resource {logical_id} ({SERVERLESS_FUNCTION})")

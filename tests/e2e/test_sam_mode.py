@@ -49,3 +49,5 @@ def test_sam_mode_serves_containers_and_writes_the_env_file(tmp_path: Path) -> N
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=30) == 0
+    # A clean stop leaves no env file behind (its values die with this stack's user pool).
+    assert not (tmp_path / "sam-env.json").exists()
