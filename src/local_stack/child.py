@@ -14,6 +14,7 @@ import importlib
 import logging
 import signal
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -23,6 +24,8 @@ from pydantic import TypeAdapter
 
 from local_stack.plan import ApiConfig, ChildConfig, MotoConfig, WebConfig, WorkerConfig
 from local_stack.supervisor import READY_MARKER as READY_MARKER
+
+_COMMAND = [sys.executable, "-m", "local_stack.child"]
 
 
 def _announce_ready() -> None:
@@ -52,10 +55,12 @@ def _stop_on_eof_or_signal(stop: Callable[[], None]) -> None:
     threading.Thread(target=watch_stdin, name="supervisor-watch", daemon=True).start()
 
 
-def _configure_logging(verbose: bool) -> None:
+def _configure_logging(verbose: bool, instance: int | None = None) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        format="%(levelname)s %(name)s: %(message)s",
+        format="%(levelname)s %(name)s"
+        + ("" if instance is None else f"[{instance}]")
+        + ": %(message)s",
         stream=sys.stdout,
     )
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
@@ -143,6 +148,12 @@ def run_web(config: WebConfig) -> int:
 
 
 def run_worker(config: WorkerConfig) -> int:
+    """One poller; the first also starts the others beside it, as Lambda runs several at once.
+
+    Each is a process of its own (a batch never shares an interpreter with another), in the
+    supervisor's process group, and holds a pipe from the first as its stdin: a first one that
+    dies, however, takes the others with it.
+    """
     from local_stack.aws import LocalAwsClients
     from local_stack.poller import SqsPoller
 
@@ -153,8 +164,21 @@ def run_worker(config: WorkerConfig) -> int:
     stop = threading.Event()
     _stop_on_eof_or_signal(stop.set)
     clients.sqs.get_queue_attributes(QueueUrl=config.source.queue_url, AttributeNames=["QueueArn"])
-    _announce_ready()
+    others = []
+    if config.instance == 0:
+        for instance in range(1, config.concurrency):
+            sibling = config.model_copy(update={"instance": instance}).model_dump_json()
+            others.append(subprocess.Popen([*_COMMAND, sibling], stdin=subprocess.PIPE))  # noqa: S603 - this very command
+        _announce_ready()
     poller.run(stop)
+    for other in others:
+        other.terminate()
+    for other in others:
+        try:
+            other.wait(timeout=config.function.timeout_seconds + 2)
+        except subprocess.TimeoutExpired:
+            other.kill()
+            other.wait()
     return 0
 
 
@@ -175,7 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config: MotoConfig | ApiConfig | WebConfig | WorkerConfig = TypeAdapter(
         ChildConfig
     ).validate_json(arguments[0])
-    _configure_logging(config.verbose)
+    # The command that started this process (`python -m local_stack.child`, or a test's wrapper).
+    global _COMMAND
+    if sys.orig_argv[-1] == arguments[0]:
+        _COMMAND = [sys.executable, *sys.orig_argv[1:-1]]
+    instance = getattr(config, "instance", 0) if getattr(config, "concurrency", 1) > 1 else None
+    _configure_logging(config.verbose, instance)
     return _ROLES[config.role](config)
 
 
