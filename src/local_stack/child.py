@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -166,10 +167,22 @@ def run_worker(config: WorkerConfig) -> int:
     clients.sqs.get_queue_attributes(QueueUrl=config.source.queue_url, AttributeNames=["QueueArn"])
     others = []
     if config.instance == 0:
+        # Each of the others writes a byte here once it can poll: ready means all of them are.
+        ready, ready_write = os.pipe()
         for instance in range(1, config.concurrency):
-            sibling = config.model_copy(update={"instance": instance}).model_dump_json()
-            others.append(subprocess.Popen([*_COMMAND, sibling], stdin=subprocess.PIPE))  # noqa: S603 - this very command
+            sibling = config.model_copy(update={"instance": instance, "ready_fd": ready_write})
+            command = [*_COMMAND, sibling.model_dump_json()]
+            others.append(
+                subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=[ready_write])  # noqa: S603 - this very command
+            )
+        os.close(ready_write)
+        with os.fdopen(ready, "rb") as started:
+            if len(started.read(config.concurrency - 1)) < config.concurrency - 1:
+                raise RuntimeError("a worker poller exited before it could poll")
         _announce_ready()
+    elif config.ready_fd is not None:
+        os.write(config.ready_fd, b"r")
+        os.close(config.ready_fd)
     poller.run(stop)
     for other in others:
         other.terminate()

@@ -70,6 +70,8 @@ class WorkerConfig(_Child):
     concurrency: int = 1
     instance: int = 0
     """0 for the process the supervisor starts; 1.. for the ones it starts beside itself."""
+    ready_fd: int | None = None
+    """Where one of those says it polls (a pipe from the first)."""
 
 
 ChildConfig = Annotated[
