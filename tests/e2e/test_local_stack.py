@@ -47,10 +47,11 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def sign_in(http: httpx.Client, info: StackInfo, email: str, password: str) -> str:
+def sign_in(http: httpx.Client, info: StackInfo, email: str, password: str, **headers: str) -> str:
     response = http.post(
         info.awsEndpointUrl + "/",
         headers={
+            **headers,
             "content-type": "application/x-amz-json-1.1",
             "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
         },
@@ -315,20 +316,7 @@ def test_a_page_on_another_site_can_neither_wipe_nor_drive_the_stack(
     assert http.get(f"{info.pageUrl}config.js", headers=evil).status_code == 403
     page = {"Origin": info.pageUrl.rstrip("/"), "Sec-Fetch-Site": "same-site"}
     assert http.get(f"{info.apiUrl}/health", headers=page).status_code == 200
-    signed_in = http.post(
-        info.awsEndpointUrl + "/",
-        headers={
-            **page,
-            "content-type": "application/x-amz-json-1.1",
-            "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
-        },
-        json={
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "ClientId": info.userPoolClientId,
-            "AuthParameters": {"USERNAME": info.demoUser.email, "PASSWORD": info.demoUser.password},
-        },
-    )
-    assert signed_in.status_code == 200, signed_in.text
+    assert sign_in(http, info, info.demoUser.email, info.demoUser.password, **page)
 
 
 def test_ctrl_c_stops_everything_and_frees_every_port(stack: RunningStack) -> None:

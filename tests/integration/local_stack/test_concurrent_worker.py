@@ -16,17 +16,9 @@ from local_stack.poller import EventSourceConfig, FunctionConfig
 from local_stack.supervisor import Output, Supervisor
 from testbed.moto_server import MotoServer
 from tests.integration.local_stack.slow_handler import LOG_VARIABLE
+from tests.integration.local_stack.test_processes import gone
 
 PROJECT = Path(__file__).resolve().parents[3]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
 
 def test_three_pollers_share_the_queue_and_leave_nothing_behind(
@@ -78,4 +70,4 @@ def test_three_pollers_share_the_queue_and_leave_nothing_behind(
     )["Attributes"]
     assert sum(int(value) for value in attributes.values()) == 0
     # ... and once stopped, none of the three is left
-    assert not [pid for pid in pids if alive(pid)]
+    assert all(gone(pid) for pid in pids)

@@ -12,22 +12,12 @@ from local_stack.blueprint import Blueprint, derive_blueprint
 from local_stack.environment import local_timings
 from local_stack.options import StackOptions
 from local_stack.plan import ChildConfig, Plan, Urls, WorkerConfig, plan_stack
-from local_stack.provision import Provisioned
 from local_stack.state import DemoUser
 from local_stack.template import load_template
+from tests.unit.local_stack.test_environment import PROVISIONED
 
 FIXTURE = Path(__file__).parent / "data" / "template.yaml"
 PORTS = {"moto": 9702, "web": 9700, "api": 9701}
-PROVISIONED = Provisioned(
-    table_name="local-assets",
-    bucket_name="local-asset-bucket",
-    queue_url="http://127.0.0.1:9702/123456789012/q",
-    queue_arn="arn:aws:sqs:us-east-1:123456789012:q",
-    dead_letter_queue_url="http://127.0.0.1:9702/123456789012/dlq",
-    dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:dlq",
-    user_pool_id="us-east-1_abc",
-    user_pool_client_id="client123",
-)
 
 
 @pytest.fixture(scope="module")
