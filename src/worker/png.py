@@ -15,6 +15,9 @@ from assets.errors import UploadRejected
 from assets.model import RejectionReason
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_CHUNKS = 8192
+"""Chunks in one file. libpng writes 8 KiB image-data chunks (1,280 for a 10 MiB file); Pillow
+parses each chunk in Python, so 873,000 empty ones cost seconds before any pixel."""
 
 _CHUNK_HEAD = struct.Struct(">I4s")
 _IHDR = struct.Struct(">IIBBBBB")
@@ -112,7 +115,15 @@ def verify_chunks(data: bytes, header: PngHeader) -> None:
     seen_image_data = False
     image_data_ended = False
     offset = len(SIGNATURE)
+    chunks = 0
     while True:
+        chunks += 1
+        if chunks > MAX_CHUNKS:
+            raise UploadRejected(
+                RejectionReason.TOO_COMPLEX,
+                f"The PNG file has more than {MAX_CHUNKS} chunks; it is too complex to process.",
+                detail=f"chunk {chunks} at {offset}",
+            )
         if offset + _CHUNK_HEAD.size > len(data):
             raise _truncated(f"no IEND chunk; the file ends at {len(data)}")
         length, kind = _CHUNK_HEAD.unpack_from(data, offset)

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from assets.model import ImageType, RejectionReason
+from worker import colour
 
 SECRETS = (b"SpyCam 3000", b"secret comment", b"xmp-secret", b"secret text", b"secret ztxt")
 """Metadata planted in the corpus; none of it may reach a published file."""
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+SRGB_PROFILE = colour.srgb_profile()
+"""The sRGB profile the worker publishes; an upload carrying it keeps it (and its exact pixels)."""
+FOREIGN_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+"""sRGB too, but not our bytes (lcms stamps the time): replaced by ours, pixels kept."""
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
     b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="xmp-secret"/>'
