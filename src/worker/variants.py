@@ -89,8 +89,11 @@ def placeholder(image: Image.Image) -> str:
         small = Image.new("RGB", rgba.size, _PLACEHOLDER_BACKGROUND)
         small.paste(rgba, mask=rgba.getchannel("A"))
     width, height = small.size
-    pixels = list(small.getdata())
-    rows = [[list(pixel) for pixel in pixels[y * width : (y + 1) * width]] for y in range(height)]
+    raw = small.tobytes()
+    rows = [
+        [list(raw[offset : offset + 3]) for offset in range(y * width * 3, (y + 1) * width * 3, 3)]
+        for y in range(height)
+    ]
     long_side, short_side = PLACEHOLDER_COMPONENTS, PLACEHOLDER_COMPONENTS - 1
     x, y = (long_side, short_side) if width >= height else (short_side, long_side)
     encoded: str = blurhash.encode(rows, components_x=x, components_y=y)
