@@ -8,8 +8,9 @@ decoding (so a pixel bomb costs nothing), and measures the decompressed data wit
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
+
+from zlib_ng import zlib_ng
 
 from assets.errors import UploadRejected
 from assets.model import RejectionReason
@@ -155,7 +156,8 @@ class _InflatedSize:
     _OUTPUT_STEP = 4 * 1024 * 1024
 
     def __init__(self, limit: int) -> None:
-        self._inflater = zlib.decompressobj()
+        # zlib-ng inflates twice as fast as the zlib Python links, with the same interface.
+        self._inflater = zlib_ng.decompressobj()
         self._limit = limit
         self._size = 0
 
@@ -187,7 +189,7 @@ class _InflatedSize:
     def _inflate(self, pending: bytes | memoryview) -> bytes:
         try:
             return self._inflater.decompress(pending, self._OUTPUT_STEP)
-        except zlib.error as error:
+        except zlib_ng.error as error:
             raise _corrupt(
                 "The PNG image data is not a valid compressed stream.", str(error)
             ) from None
@@ -212,7 +214,7 @@ def _check_crc(data: bytes, offset: int, length: int, kind: bytes) -> None:
     start = offset + 4
     end = offset + _CHUNK_HEAD.size + length
     (stored,) = struct.unpack_from(">I", data, end)
-    if zlib.crc32(memoryview(data)[start:end]) != stored:
+    if zlib_ng.crc32(memoryview(data)[start:end]) != stored:
         raise _corrupt(
             "The PNG file is damaged: a chunk fails its checksum.",
             f"CRC mismatch in {kind.decode('latin-1')!r} at {offset}",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Protocol
@@ -98,7 +97,7 @@ def encode(
     compressed = b"".join(parts)
     chunks = [_SIGNATURE, _chunk(b"IHDR", _ihdr(width, height, _COLOUR_TYPES[image.mode]))]
     if icc_profile:
-        chunks.append(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))
+        chunks.append(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib_ng.compress(icc_profile)))
     for start in range(0, len(compressed), _IDAT_SIZE):
         chunks.append(_chunk(b"IDAT", compressed[start : start + _IDAT_SIZE]))
     chunks.append(_chunk(b"IEND", b""))
@@ -174,4 +173,4 @@ def _ihdr(width: int, height: int, colour_type: int) -> bytes:
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib_ng.crc32(kind + data))
