@@ -61,6 +61,8 @@ class Case:
     width: int
     height: int
     target_bytes: int
+    wide_gamut: bool = False
+    """Tagged with an Adobe RGB profile: the icc step converts its pixels to sRGB."""
 
 
 CASES = (
@@ -68,6 +70,7 @@ CASES = (
     Case("jpeg-5mb", ImageType.JPEG, 3264, 2448, 5 * MB),
     Case(AIM_CASE, ImageType.JPEG, 4000, 3000, 10 * MB),
     Case("jpeg-12mp-camera", ImageType.JPEG, 4000, 3000, 4 * MB),
+    Case("jpeg-12mp-adobe-rgb", ImageType.JPEG, 4000, 3000, 4 * MB, wide_gamut=True),
     Case("jpeg-40mp", ImageType.JPEG, 7300, 5479, 10 * MB),
     Case("png-1mb", ImageType.PNG, 1000, 1000, 1 * MB),
     Case("png-5mb", ImageType.PNG, 2000, 2000, 5 * MB),
@@ -108,6 +111,14 @@ def _encode(image: Image.Image, fmt: str, **params: Any) -> bytes:
 def generate(case: Case) -> bytes:
     """An image of the case's size whose encoding lands near its target byte count."""
     size = (case.width, case.height)
+    if case.wide_gamut:
+        from tests.unit.worker import corpus
+
+        plain = generate(
+            Case(case.name, case.image_type, case.width, case.height, case.target_bytes)
+        )
+        decoded = Image.open(io.BytesIO(plain))
+        return _encode(decoded, "JPEG", quality="keep", icc_profile=corpus.icc_profile())
     base = _gradient(size)
     noise = _noise(size)
     if case.image_type is ImageType.JPEG:
@@ -177,14 +188,17 @@ def measure_before(path: Path, image_type: ImageType, repeat: int) -> dict[str, 
     for _ in range(repeat):
         started = time.perf_counter()
         validated = imaging.validate(data, image_type, 40_000_000)
-        if image_type is ImageType.PNG:
-            out = io.BytesIO()
-            upright = validated.image
-            upright.info = {}
-            upright.save(out, "PNG")  # zlib level 6 with Pillow's per-row filters, as before
-            rendered = out.getvalue()
-        else:
-            rendered = imaging.render_sanitized(validated)
+        source = validated.image
+        # As before: the uploader's ICC profile copied unchanged, no conversion.
+        params: dict[str, Any] = {"icc_profile": source.info.get("icc_profile")}
+        if image_type is ImageType.JPEG:
+            params.update(imaging._jpeg_params(source, validated.orientation))
+        upright = imaging._upright(source, validated.orientation)
+        upright.info = {}
+        out = io.BytesIO()
+        # PNG: zlib level 6 with Pillow's per-row filters, as before
+        upright.save(out, "PNG" if image_type is ImageType.PNG else "JPEG", **params)
+        rendered = out.getvalue()
         hashlib.sha256(rendered).hexdigest()
         best = min(best, time.perf_counter() - started)
         size = len(rendered)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 from zlib_ng import zlib_ng
 
@@ -24,6 +25,8 @@ _CHUNK_HEAD = struct.Struct(">I4s")
 _IHDR = struct.Struct(">IIBBBBB")
 _MAX_CHUNK_LENGTH = 2**31 - 1
 _INFLATE_STEP = 1 << 20
+_INFLATE_ERROR = cast("type[Exception]", zlib_ng.error)
+"""zlib-ng's stub declares `error` an instance; it is the exception class."""
 _BIT_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _ADAM7 = (
@@ -189,7 +192,7 @@ class _InflatedSize:
     def _inflate(self, pending: bytes | memoryview) -> bytes:
         try:
             return self._inflater.decompress(pending, self._OUTPUT_STEP)
-        except zlib_ng.error as error:
+        except _INFLATE_ERROR as error:
             raise _corrupt(
                 "The PNG image data is not a valid compressed stream.", str(error)
             ) from None

@@ -455,3 +455,48 @@ def png_rgb16_flat(width: int, height: int) -> bytes:
     compressor = zlib.compressobj(9)
     idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     return PNG_SIGNATURE + ihdr(width, height, 16) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def cmyk_profile() -> bytes:
+    """A tiny CMYK-to-Lab ICC v2 profile (a 2-point lut8): ink darkens, cyan turns blue-green."""
+    grid = 2
+    clut = bytearray()
+    for c in range(grid):
+        for m in range(grid):
+            for y in range(grid):
+                for k in range(grid):
+                    lightness = 255 - 60 * (c + m + y) - 150 * k
+                    clut += bytes((max(0, lightness), 128 - 40 * c + 40 * m, 128 - 40 * y))
+    identity = bytes(range(256))
+    matrix = b"".join(_s15(1.0 if i in (0, 4, 8) else 0.0) for i in range(9))
+    lut = (
+        b"mft1\0\0\0\0"
+        + bytes((4, 3, grid, 0))
+        + matrix
+        + identity * 4
+        + bytes(clut)
+        + identity * 3
+    )
+    tags = [(b"wtpt", _xyz(D50)), (b"A2B0", lut)]
+    table = struct.pack(">I", len(tags))
+    offset = 128 + 4 + 12 * len(tags)
+    data = b""
+    for signature, body in tags:
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body + b"\0" * (-len(body) % 4)
+    size = 128 + len(table) + len(data)
+    header = (
+        struct.pack(">I", size)
+        + b"\0\0\0\0"
+        + bytes.fromhex("02100000")
+        + b"prtr"
+        + b"CMYK"
+        + b"Lab "
+        + bytes(12)
+        + b"acsp"
+        + bytes(28)
+        + b"".join(_s15(v) for v in D50)
+        + bytes(48)
+    )
+    assert len(header) == 128
+    return header + table + data

@@ -153,6 +153,59 @@ def test_a_grey_image_with_a_linear_grey_profile_becomes_srgb() -> None:
     assert output.info.get("icc_profile") == colour.srgb_profile()
 
 
+def test_a_cmyk_jpeg_with_a_cmyk_profile_becomes_srgb() -> None:
+    # GIVEN a CMYK JPEG of pure cyan and white, tagged with a (press-like) CMYK profile
+    image = Image.new("CMYK", (64, 48), (255, 0, 0, 0))
+    image.paste((0, 0, 0, 0), (0, 24, 64, 48))
+    data = corpus.encode(image, "JPEG", quality=95, icc_profile=corpus.cmyk_profile())
+
+    # WHEN it is prepared
+    sanitized, prepared = published(data, ImageType.JPEG)
+
+    # THEN it is an RGB JPEG under our profile: cyan is blue-green, paper is white
+    assert prepared.profile is colour.ProfileAction.CONVERTED
+    output = decode(sanitized)
+    assert output.mode == "RGB"
+    assert output.info.get("icc_profile") == colour.srgb_profile()
+    red, green, blue = output.getpixel((10, 5))  # type: ignore[misc]
+    assert green > red + 60
+    assert blue > red + 40
+    assert output.getpixel((10, 40)) == pytest.approx((255, 255, 255), abs=4)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P"])
+def test_alpha_and_palettes_survive_a_conversion(mode: str) -> None:
+    # GIVEN a PNG tagged Adobe RGB, with an alpha channel or a palette with a transparent entry
+    image = Image.new("RGBA", (64, 48), (*ORANGE, 255))
+    image.paste((*ORANGE, 0), (0, 0, 32, 48))
+    if mode == "P":
+        rgb = Image.new("RGB", (64, 48), ORANGE)
+        rgb.paste((0, 0, 0), (0, 0, 32, 48))
+        source = rgb.quantize(4)
+        params = {"transparency": source.getpixel((0, 0))}
+    else:
+        source, params = image, {}
+    data = corpus.encode(source, "PNG", icc_profile=corpus.icc_profile(), **params)
+
+    # WHEN it is prepared
+    sanitized, prepared = published(data, ImageType.PNG)
+
+    # THEN its colour is converted, its transparent half is still transparent
+    assert prepared.profile is colour.ProfileAction.CONVERTED
+    output = decode(sanitized).convert("RGBA")
+    assert output.getpixel((10, 10))[3] == 0  # type: ignore[index]
+    opaque = output.getpixel((50, 10))
+    assert isinstance(opaque, tuple)
+    assert opaque[3] == 255
+    assert opaque[:3] != pytest.approx(ORANGE, abs=3)
+    assert webp_alpha(prepared.display.data) == (0, 255)
+
+
+def webp_alpha(data: bytes) -> tuple[int, int]:
+    alpha = decode(data).convert("RGBA").getchannel("A").tobytes()
+    return min(alpha), max(alpha)
+
+
 def test_a_cmyk_jpeg_with_a_cmyk_profile_it_cannot_use_keeps_its_pixels() -> None:
     # GIVEN a CMYK JPEG tagged with an RGB profile (a mismatch: the profile is dropped)
     image = corpus.pattern(64, 48).convert("CMYK")

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 
 import blurhash
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageFile, ImageOps
 
 from assets.errors import UploadRejected
@@ -337,3 +339,44 @@ def test_the_sanitized_png_is_what_pillow_decodes_back_exactly() -> None:
     assert prepared.sanitized is not None
     assert decode(prepared.sanitized).tobytes() == image.tobytes()
     assert io.BytesIO(prepared.sanitized).read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+_SEEDS = [
+    corpus.encode(corpus.pattern(40, 30), "PNG"),
+    corpus.encode(corpus.pattern(40, 30), "JPEG", progressive=True, exif=corpus.gps_exif(6)),
+    corpus.encode(corpus.pattern(40, 30), "JPEG", icc_profile=corpus.icc_profile()),
+    corpus.png_interlaced(corpus.pattern(9, 7)),
+]
+
+
+@st.composite
+def damaged_uploads(draw: st.DrawFn) -> tuple[bytes, ImageType]:
+    data = bytearray(draw(st.sampled_from(_SEEDS)))
+    for _ in range(draw(st.integers(0, 6))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    declared = ImageType.PNG if data[:4] == b"\x89PNG" else ImageType.JPEG
+    return bytes(data[: draw(st.integers(1, len(data)))]), declared
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(damaged_uploads())
+def test_damaged_uploads_are_rejected_or_fully_prepared(sample: tuple[bytes, ImageType]) -> None:
+    # GIVEN a damaged upload; WHEN it is prepared: a verdict, never another exception
+    data, declared = sample
+    try:
+        prepared = imaging.prepare(data, declared, LIMITS)
+    except UploadRejected:
+        return
+    # THEN everything accepted decodes, at the size announced
+    assert prepared.sanitized is not None
+    assert decode(prepared.sanitized).size == (prepared.width, prepared.height)
+    assert webp(prepared.display).size == (prepared.width, prepared.height)
+    assert len(prepared.placeholder) <= 100
+
+
+def test_a_one_pixel_image_has_one_pixel_variants() -> None:
+    prepared = imaging.prepare(
+        corpus.encode(Image.new("RGB", (1, 1), "red"), "PNG"), ImageType.PNG, LIMITS
+    )
+    assert (prepared.thumb.width, prepared.thumb.height) == (1, 1)
+    assert len(prepared.placeholder) <= 100
