@@ -387,28 +387,36 @@ def icc_profile(
         tags.append((b"kTRC", _gamma(gamma)))
     if private:
         tags.append((b"zzzz", private))
-    table_size = 4 + 12 * len(tags)
-    offset = 128 + table_size
+    colour_space = b"RGB " if space == "RGB" else b"GRAY"
+    return _assemble(b"mntr", colour_space, b"XYZ ", tags, appended)
+
+
+def _assemble(
+    device_class: bytes,
+    colour_space: bytes,
+    connection_space: bytes,
+    tags: list[tuple[bytes, bytes]],
+    appended: bytes = b"",
+) -> bytes:
+    """An ICC v2 profile: header, tag table and tag data (each 4-byte aligned), then `appended`."""
     table = struct.pack(">I", len(tags))
+    offset = 128 + 4 + 12 * len(tags)
     data = b""
     for signature, body in tags:
         table += signature + struct.pack(">II", offset + len(data), len(body))
         data += body + b"\0" * (-len(body) % 4)
-    size = 128 + table_size + len(data) + len(appended)
-    colour_space = b"RGB " if space == "RGB" else b"GRAY"
     header = (
-        struct.pack(">I", size)
+        struct.pack(">I", 128 + len(table) + len(data) + len(appended))
         + b"\0\0\0\0"
         + bytes.fromhex("02100000")
-        + b"mntr"
+        + device_class
         + colour_space
-        + b"XYZ "
+        + connection_space
         + bytes(12)
         + b"acsp"
-        + bytes(24)
-        + bytes(4)
+        + bytes(28)  # platform, flags, manufacturer, model, attributes, rendering intent
         + b"".join(_s15(v) for v in D50)
-        + bytes(48)
+        + bytes(48)  # creator, profile id, reserved
     )
     assert len(header) == 128
     return header + table + data + appended
@@ -477,26 +485,4 @@ def cmyk_profile() -> bytes:
         + bytes(clut)
         + identity * 3
     )
-    tags = [(b"wtpt", _xyz(D50)), (b"A2B0", lut)]
-    table = struct.pack(">I", len(tags))
-    offset = 128 + 4 + 12 * len(tags)
-    data = b""
-    for signature, body in tags:
-        table += signature + struct.pack(">II", offset + len(data), len(body))
-        data += body + b"\0" * (-len(body) % 4)
-    size = 128 + len(table) + len(data)
-    header = (
-        struct.pack(">I", size)
-        + b"\0\0\0\0"
-        + bytes.fromhex("02100000")
-        + b"prtr"
-        + b"CMYK"
-        + b"Lab "
-        + bytes(12)
-        + b"acsp"
-        + bytes(28)
-        + b"".join(_s15(v) for v in D50)
-        + bytes(48)
-    )
-    assert len(header) == 128
-    return header + table + data
+    return _assemble(b"prtr", b"CMYK", b"Lab ", [(b"wtpt", _xyz(D50)), (b"A2B0", lut)])
