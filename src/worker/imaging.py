@@ -180,9 +180,10 @@ def prepare(
     try:
         step("validate")
         srgb = _guarded(validated, lambda: colour.to_srgb(validated.image, in_place=True))
-        upright = _upright(srgb.image, validated.orientation)
-        images += [srgb.image, upright]
+        images.append(srgb.image)
         step("icc")
+        upright = _upright(srgb.image, validated.orientation)
+        images.append(upright)
         sanitized = None
         if sanitize:
             sanitized = _guarded(
@@ -196,13 +197,15 @@ def prepare(
             ),
         )
         images.append(display_image)
-        display = variants.encode_webp(display_image)
+        display = _guarded(validated, lambda: variants.encode_webp(display_image))
         step("display")
-        thumb_image = variants.resized(display_image, limits.thumb_max_side)
+        thumb_image = _guarded(
+            validated, lambda: variants.resized(display_image, limits.thumb_max_side)
+        )
         images.append(thumb_image)
-        thumb = variants.encode_webp(thumb_image)
+        thumb = _guarded(validated, lambda: variants.encode_webp(thumb_image))
         step("thumb")
-        placeholder = variants.placeholder(thumb_image)
+        placeholder = _guarded(validated, lambda: variants.placeholder(thumb_image))
         step("placeholder")
     finally:
         for image in {id(image): image for image in images}.values():
