@@ -236,6 +236,8 @@ class RejectionReason(StrEnum):
     ANIMATED = "animated"
     UNSUPPORTED_IMAGE = "unsupported_image"
     UPLOAD_MISSING = "upload_missing"
+    TOO_COMPLEX = "too_complex"
+    """Structure (chunks, segments, scans) or processing time far beyond what any encoder writes."""
 
 
 @dataclass(frozen=True, slots=True)
