@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from assets.model import AssetStatus, ImageType
+from assets.model import AssetStatus, ImageType, VariantName
 
 
 class ApiModel(BaseModel):
@@ -35,6 +35,16 @@ class CreateUploadRequest(ApiModel):
     content_type: ImageType = Field(description="The image type the file must have.")
 
 
+class VariantView(ApiModel):
+    """One published size of a ready image."""
+
+    url: str = Field(description="Where the CDN serves this size.")
+    width: int = Field(description="Pixels.")
+    height: int = Field(description="Pixels.")
+    content_type: str = Field(description="Always `image/webp`.")
+    bytes: int = Field(description="Size of the file.")
+
+
 class AssetView(ApiModel):
     """An asset as its owner sees it."""
 
@@ -50,6 +60,23 @@ class AssetView(ApiModel):
                 "width": 1024,
                 "height": 768,
                 "bytes": 482113,
+                "variants": {
+                    "thumb": {
+                        "url": "https://d123.cloudfront.net/assets/307d0b55-05d1-4c0f-a0fb-4c3e1083e3df/thumb.webp",
+                        "width": 320,
+                        "height": 240,
+                        "contentType": "image/webp",
+                        "bytes": 14210,
+                    },
+                    "display": {
+                        "url": "https://d123.cloudfront.net/assets/307d0b55-05d1-4c0f-a0fb-4c3e1083e3df/display.webp",
+                        "width": 1024,
+                        "height": 768,
+                        "contentType": "image/webp",
+                        "bytes": 98113,
+                    },
+                },
+                "placeholder": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
             }
         }
     )
@@ -66,6 +93,18 @@ class AssetView(ApiModel):
     width: int | None = Field(default=None, description="Pixels; only when `ready`.")
     height: int | None = Field(default=None, description="Pixels; only when `ready`.")
     bytes: int | None = Field(default=None, description="Published size; only when `ready`.")
+    variants: dict[VariantName, VariantView] | None = Field(
+        default=None,
+        description="Smaller WebP copies, `thumb` (longest side at most 320) and `display` (at "
+        "most 1600), never larger than the image; only when `ready`. Use `thumb` for lists and "
+        "`display` for a viewer rather than the full image.",
+    )
+    placeholder: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A BlurHash (https://blurha.sh) of the image to paint while it loads; only "
+        "when `ready`.",
+    )
     error: str | None = Field(default=None, description="Why it was refused; only when `rejected`.")
     error_code: str | None = Field(default=None, description="Stable reason code when `rejected`.")
 

@@ -16,10 +16,12 @@ from assets.model import (
     AssetStatus,
     PublishedImage,
     RejectionReason,
+    VariantImage,
     epoch_seconds,
     from_item,
     isoformat,
     to_item,
+    variants_attribute,
 )
 
 if TYPE_CHECKING:
@@ -263,12 +265,24 @@ class AssetRepository:
     def finish_ready(
         self, asset_id: str, token: str, published: PublishedImage, now: datetime
     ) -> bool:
-        """`processing` -> `ready` under the caller's lease; False if the lease is not theirs."""
+        """`processing` -> `ready` under the caller's lease; False if the lease is not theirs.
+
+        Written only once the image and every variant are published.
+        """
+        extra, values = "", {}
+        if published.variants and published.placeholder is not None:
+            extra = ", variants = :variants, placeholder = :placeholder"
+            values = {
+                ":variants": variants_attribute(published.variants),
+                ":placeholder": {"S": published.placeholder},
+            }
         return self._leased_update(
             asset_id,
             token,
             "SET #status = :ready, outputKey = :outputKey, #width = :width, #height = :height,"
             " #bytes = :bytes, sha256 = :sha256, updatedAt = :updatedAt"
+            + extra
+            +
             # A published asset is kept: it no longer expires with its upload window.
             " REMOVE expiresAt, leaseToken, leaseExpiresAt, #error, errorCode",
             {
@@ -279,9 +293,71 @@ class AssetRepository:
                 ":bytes": {"N": str(published.bytes)},
                 ":sha256": {"S": published.sha256},
                 ":updatedAt": {"S": isoformat(now)},
+                **values,
             },
             {"#width": "width", "#height": "height", "#bytes": "bytes", "#error": "error"},
         )
+
+    def add_variants(
+        self,
+        asset_id: str,
+        output_key: str,
+        variants: tuple[VariantImage, ...],
+        placeholder: str,
+        now: datetime,
+    ) -> bool:
+        """Give a ready asset published before variants existed its variants (the backfill).
+
+        False if the asset is gone, no longer the one published at `output_key`, or already has
+        variants: running the backfill again changes nothing.
+        """
+        try:
+            with translate_aws_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"assetId": {"S": asset_id}},
+                    UpdateExpression=(
+                        "SET variants = :variants, placeholder = :placeholder,"
+                        " updatedAt = :updatedAt"
+                    ),
+                    ConditionExpression=(
+                        "#status = :ready AND outputKey = :outputKey"
+                        " AND attribute_not_exists(variants)"
+                    ),
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":ready": {"S": AssetStatus.READY.value},
+                        ":outputKey": {"S": output_key},
+                        ":variants": variants_attribute(variants),
+                        ":placeholder": {"S": placeholder},
+                        ":updatedAt": {"S": isoformat(now)},
+                    },
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def ready_without_variants(
+        self, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Asset], dict[str, Any] | None]:
+        """One page of a table scan for ready assets that lack variants (the backfill's, an
+        operator's command: no request path scans). Returns the page and where the next starts."""
+        scan: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "#status = :ready AND attribute_not_exists(variants)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":ready": {"S": AssetStatus.READY.value}},
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start is not None:
+            scan["ExclusiveStartKey"] = start
+        with translate_aws_errors():
+            response = self._client.scan(**scan)
+        assets = [from_item(item) for item in response.get("Items", [])]
+        return assets, response.get("LastEvaluatedKey")
 
     def finish_rejected(
         self,
@@ -298,7 +374,8 @@ class AssetRepository:
             token,
             "SET #status = :rejected, #error = :error, errorCode = :errorCode,"
             " expiresAt = :expiresAt, updatedAt = :updatedAt"
-            " REMOVE leaseToken, leaseExpiresAt, outputKey, #width, #height, #bytes, sha256",
+            " REMOVE leaseToken, leaseExpiresAt, outputKey, #width, #height, #bytes, sha256,"
+            " variants, placeholder",
             {
                 ":rejected": {"S": AssetStatus.REJECTED.value},
                 ":error": {"S": message},
