@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from assets.model import OWNER_INDEX_NAME
+from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, is_asset_id
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -19,6 +19,7 @@ def create_assets_table(dynamodb: DynamoDBClient, name: str) -> None:
             {"AttributeName": "assetId", "AttributeType": "S"},
             {"AttributeName": "ownerId", "AttributeType": "S"},
             {"AttributeName": "createdAt", "AttributeType": "S"},
+            {"AttributeName": "collection", "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": "assetId", "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
@@ -29,7 +30,15 @@ def create_assets_table(dynamodb: DynamoDBClient, name: str) -> None:
                     {"AttributeName": "createdAt", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": COLLECTION_INDEX_NAME,
+                "KeySchema": [
+                    {"AttributeName": "collection", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
     )
 
@@ -37,3 +46,8 @@ def create_assets_table(dynamodb: DynamoDBClient, name: str) -> None:
 def create_asset_bucket(s3: S3Client, name: str) -> None:
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+
+
+def asset_records(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The asset records among a table's items (the table also holds albums and per-user items)."""
+    return [item for item in items if is_asset_id(item["assetId"]["S"])]
