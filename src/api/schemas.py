@@ -35,6 +35,13 @@ class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
+class RequestModel(ApiModel):
+    """A body the API accepts: its documented (camelCase) fields and nothing else."""
+
+    # By alias only: `file_name` is not a field of the API, so it is an unknown one, a 400.
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
 class ResponseModel(ApiModel):
     """A body the API answers with: a field it leaves out is optional, never `null`.
 
@@ -135,14 +142,13 @@ class ErrorBody(ResponseModel):
     code: ErrorCode = Field(description="A stable code for programs to branch on.")
 
 
-class CreateUploadRequest(ApiModel):
+class CreateUploadRequest(RequestModel):
     """What the browser may choose about an upload: its type, and what it says about the image.
 
     Nothing here names a key: the server chooses it.
     """
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             # The least a client sends; every other field is optional.
             "example": {"contentType": "image/png"},
@@ -174,11 +180,10 @@ class CreateUploadRequest(ApiModel):
         )
 
 
-class UpdateAssetRequest(ApiModel):
+class UpdateAssetRequest(RequestModel):
     """What the owner may change about an asset: any of these; `null` (or empty text) clears."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "minProperties": 1,
             "example": {
@@ -297,10 +302,10 @@ class AssetListResponse(ResponseModel):
     )
 
 
-class AlbumRequest(ApiModel):
+class AlbumRequest(RequestModel):
     """An album's name: all the caller chooses about it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"name": "Holidays"}})
+    model_config = ConfigDict(json_schema_extra={"example": {"name": "Holidays"}})
 
     name: AlbumName
 
