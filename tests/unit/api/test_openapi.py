@@ -168,7 +168,8 @@ def test_text_limits_are_documented() -> None:
     schemas = openapi_document()["components"]["schemas"]
 
     def text(schema: dict[str, Any]) -> dict[str, Any]:
-        (choice,) = [c for c in schema.get("anyOf", [schema]) if c.get("type") == "string"]
+        choices: list[dict[str, Any]] = schema.get("anyOf", [schema])
+        (choice,) = [c for c in choices if c.get("type") == "string"]
         return choice
 
     upload = schemas["CreateUploadRequest"]["properties"]
