@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import TYPE_CHECKING, Any
+
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
 
 from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, is_asset_id
 
@@ -51,3 +56,20 @@ def create_asset_bucket(s3: S3Client, name: str) -> None:
 def asset_records(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The asset records among a table's items (the table also holds albums and per-user items)."""
     return [item for item in items if is_asset_id(item["assetId"]["S"])]
+
+
+_ATOMIC = ("put_item", "get_item", "update_item", "delete_item", "transact_write_items", "query")
+
+
+def make_dynamodb_atomic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apply each moto DynamoDB request atomically, as DynamoDB applies a conditional write or a
+    transaction: moto itself checks a condition and then writes, and threads can interleave."""
+    lock = threading.RLock()
+    for name in _ATOMIC:
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
