@@ -33,6 +33,8 @@ from tests.unit.api.conftest import (
 )
 from worker.processing import Outcome
 
+Send = Callable[[httpx.Client], httpx.Response]
+
 
 @dataclass
 class Served:
@@ -50,7 +52,7 @@ class Served:
         limits = httpx.Limits(max_connections=len(requests), max_keepalive_connections=0)
         with httpx.Client(base_url=self.url, timeout=60, limits=limits) as http:
 
-            def send(request: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
+            def send(request: Send) -> httpx.Response:
                 barrier.wait(timeout=30)
                 return request(http)
 
@@ -78,9 +80,15 @@ def served(
         yield Served(url, clients, aws, http)
 
 
-def _post_asset(user: User, **fields: Any) -> Callable[[httpx.Client], httpx.Response]:
-    body = {"contentType": "image/png", **fields}
-    return lambda http: http.post("/assets", json=body, headers=user.auth())
+def _request(method: str, path: str, user: User, body: Any = None) -> Send:
+    def send(http: httpx.Client) -> httpx.Response:
+        return http.request(method, path, json=body, headers=user.auth())
+
+    return send
+
+
+def _post_asset(user: User, **fields: Any) -> Send:
+    return _request("POST", "/assets", user, {"contentType": "image/png", **fields})
 
 
 def test_sixty_concurrent_uploads_get_exactly_twenty_forms(served: Served, alice: User) -> None:
@@ -119,7 +127,7 @@ def test_slots_given_back_are_taken_exactly_once(served: Served, alice: User, bo
 
 
 def test_concurrent_album_creation_respects_the_limit(served: Served, alice: User) -> None:
-    create = lambda http: http.post("/albums", json={"name": "Same time"}, headers=alice.auth())  # noqa: E731
+    create = _request("POST", "/albums", alice, {"name": "Same time"})
     statuses = Counter(r.status_code for r in served.all_at_once([create] * 12))
     assert statuses == {201: 3, 409: 9}, statuses
     listed = served.call("GET", "/albums", alice).json()["albums"]
@@ -157,17 +165,11 @@ def test_two_concurrent_moves_and_a_delete_keep_the_counts_right(
     assert album_counts(served.resources)[a] == (6, 6)
 
     # WHEN each image is moved to B and to C and deleted, all eighteen requests at once
-    requests: list[Callable[[httpx.Client], httpx.Response]] = []
+    requests: list[Send] = []
     for asset_id in assets:
         for target in (b, c):
-            requests.append(
-                lambda http, asset_id=asset_id, target=target: http.patch(
-                    f"/assets/{asset_id}", json={"albumId": target}, headers=alice.auth()
-                )
-            )
-        requests.append(
-            lambda http, asset_id=asset_id: http.delete(f"/assets/{asset_id}", headers=alice.auth())
-        )
+            requests.append(_request("PATCH", f"/assets/{asset_id}", alice, {"albumId": target}))
+        requests.append(_request("DELETE", f"/assets/{asset_id}", alice))
     responses = served.all_at_once(requests)
 
     # THEN every answer is a success or the 404 of an image deleted first, never a 5xx ...
@@ -188,14 +190,12 @@ def test_concurrent_moves_out_of_an_album_being_deleted_keep_the_counts_right(
     assets = _ready_assets_in(served, alice, a, 6)
 
     # WHEN every image is moved to B and to C while A is deleted, all at once
-    requests: list[Callable[[httpx.Client], httpx.Response]] = [
-        lambda http, asset_id=asset_id, target=target: http.patch(
-            f"/assets/{asset_id}", json={"albumId": target}, headers=alice.auth()
-        )
+    requests = [
+        _request("PATCH", f"/assets/{asset_id}", alice, {"albumId": target})
         for asset_id in assets
         for target in (b, c)
     ]
-    requests.append(lambda http: http.delete(f"/albums/{a}", headers=alice.auth()))
+    requests.append(_request("DELETE", f"/albums/{a}", alice))
     responses = served.all_at_once(requests)
 
     # THEN all succeed, and B and C count exactly the images that ended up in each

@@ -174,13 +174,14 @@ class Request:
                 key: fill(value) if isinstance(value, str) else value
                 for key, value in self.body.items()
             }
-        return world.client.request(
+        response: httpx.Response = world.client.request(
             self.method,
             fill(self.path),
             json=body,
             params={key: fill(value) for key, value in self.params.items()},
             headers=world.user.auth(),
         )
+        return response
 
 
 REQUESTS = {
