@@ -213,10 +213,12 @@ def test_the_generated_client_drives_every_route(generated: Generated, stack: St
 
 def test_the_generated_package_is_the_documents(generated: Generated) -> None:
     # Every operation of the document became a function: ten routes and the health check.
+    assert generated.package.__file__ is not None
+    root = Path(generated.package.__file__).parent
     operations = {
         (tag, name)
         for tag in ("assets", "albums", "health")
-        for path in Path(generated.package.__file__).parent.joinpath("api", tag).glob("*.py")
+        for path in root.joinpath("api", tag).glob("*.py")
         if (name := path.stem) != "__init__"
     }
     assert operations == {
