@@ -198,8 +198,10 @@ class AssetService:
         )
 
     def rename_album(self, owner_id: str, album_id: str, name: str) -> Album:
-        album = self.get_album(owner_id, album_id)
-        renamed = self.albums.rename(album, name, self._clock())
+        """A new name for the caller's album (AlbumNotFound for any other)."""
+        renamed = None
+        if is_album_id(album_id):
+            renamed = self.albums.rename(album_id, owner_id, name, self._clock())
         if renamed is None:
             raise AlbumNotFound(album_id)
         return renamed

@@ -151,20 +151,20 @@ class AlbumRepository:
         )
         return AlbumPage(albums, next_start)
 
-    def rename(self, album: Album, name: str, now: datetime) -> Album | None:
-        """Give the owner's album a new name; None if it is gone."""
+    def rename(self, album_id: str, owner_id: str, name: str, now: datetime) -> Album | None:
+        """Give the owner's album a new name; None if it is gone (or not theirs)."""
         try:
             with translate_aws_errors():
                 response = self._client.update_item(
                     TableName=self._table,
-                    Key={"assetId": {"S": album_key(album.album_id)}},
+                    Key={"assetId": {"S": album_key(album_id)}},
                     UpdateExpression="SET #name = :name, updatedAt = :updatedAt",
                     ConditionExpression=_OWNED,
                     ExpressionAttributeNames={"#name": "name"},
                     ExpressionAttributeValues={
                         ":name": {"S": name},
                         ":updatedAt": {"S": isoformat(now)},
-                        ":owner": {"S": album.owner_id},
+                        ":owner": {"S": owner_id},
                     },
                     ReturnValues="ALL_NEW",
                 )

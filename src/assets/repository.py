@@ -329,7 +329,11 @@ class AssetRepository:
             "ExpressionAttributeNames": {**names, **expression.names},
             "ExpressionAttributeValues": {**values, **expression.values},
         }
-        self._write("Update", update, _album_counts(asset, target))
+        counts = _album_counts(asset, target)
+        if "album_id" in changes.given and target is not None and target == asset.album_id:
+            # Named again as it stands: it must still exist (it may have been deleted since).
+            counts = [_AlbumCount(target, 0, owner=asset.owner_id)]
+        self._write("Update", update, counts)
         given = {
             name: getattr(changes, name)
             for name in ("title", "description")

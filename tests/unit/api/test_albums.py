@@ -353,6 +353,12 @@ def test_a_big_album_is_deleted_in_bounded_work_and_no_answer_names_it(
     assert all("albumId" not in asset for asset in listing)
     renamed = client.patch(f"/assets/{still_naming[0]}", json={"title": "t"}, headers=alice.auth())
     assert "albumId" not in renamed.json()["asset"]
+    # AND naming the deleted album, even as the one the record still holds, is refused
+    again = client.patch(
+        f"/assets/{still_naming[0]}", json={"albumId": album}, headers=alice.auth()
+    )
+    assert again.status_code == 404
+    assert again.json()["error"] == "album not found"
     # AND a stale reference is harmless: moving, finishing or deleting such an asset just works
     other = _album(client, alice, "Other")["albumId"]
     moved = client.patch(
