@@ -13,7 +13,7 @@ _DESCRIPTIONS = {
     401: "No valid Cognito bearer token.",
     404: "No such asset or album for this caller (unknown, malformed, or another user's id).",
     409: "The caller already has `MAX_ALBUMS` albums (`too_many_albums`); delete one first.",
-    413: "The request body is too large.",
+    413: "The request body is over 16 KiB (`payload_too_large`).",
     429: "The caller holds `MAX_PENDING_UPLOADS` open upload forms (`too_many_pending_uploads`).",
     503: "AWS is throttling or unavailable; retry with backoff. Nothing was half-written.",
 }
