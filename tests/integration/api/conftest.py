@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from assets.settings import ApiSettings
-from tests.support.aws import create_asset_bucket, create_assets_table
-from tests.support.moto_server import moto_server
+from testbed.aws import create_asset_bucket, create_assets_table
+from testbed.moto_server import moto_server
 
 REGION = "us-east-1"
 PASSWORD = "Correct-Horse-Battery-9"

@@ -23,8 +23,8 @@ from api.app import create_app
 from assets.aws import AwsClients
 from assets.model import ImageType, source_key
 from assets.settings import WorkerSettings
+from testbed.servers import serving
 from tests.integration.api.conftest import REGION, Stack, sign_in
-from tests.support.servers import serving
 from tests.unit.worker import corpus
 from worker.events import ObjectEvent
 from worker.processing import Outcome, process_object

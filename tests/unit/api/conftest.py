@@ -22,8 +22,8 @@ from api.security import CognitoTokenVerifier, JwksCache
 from assets.aws import AwsClients
 from assets.model import ImageType, source_key
 from assets.settings import ApiSettings, WorkerSettings
-from tests.support.aws import asset_records, create_asset_bucket, create_assets_table
-from tests.support.tokens import TokenForge, moto_public_jwks
+from testbed.aws import asset_records, create_asset_bucket, create_assets_table
+from testbed.tokens import TokenForge, moto_public_jwks
 from tests.unit.worker import corpus
 from worker.events import ObjectEvent
 from worker.processing import Outcome, process_object

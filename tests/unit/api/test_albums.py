@@ -18,7 +18,7 @@ from api.service import AssetService
 from assets.aws import AwsClients
 from assets.pending import PendingUploads
 from assets.repository import AssetPage, AssetRepository
-from tests.support.aws import asset_records
+from testbed.aws import asset_records
 from tests.unit.api.conftest import (
     REGION,
     JwksServer,

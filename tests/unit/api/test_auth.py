@@ -17,7 +17,7 @@ from jose.utils import base64url_encode
 from api.logs import logger
 from api.security import CognitoTokenVerifier, JwksCache, KeysUnavailable, TokenRejected
 from assets.aws import AwsClients
-from tests.support.tokens import DROP, TokenForge, foreign_private_pem, moto_public_jwks
+from testbed.tokens import DROP, TokenForge, foreign_private_pem, moto_public_jwks
 from tests.unit.api.conftest import (
     JwksServer,
     Pool,

@@ -16,8 +16,8 @@ import pytest
 
 from assets.aws import AwsClients
 from assets.pending import PendingUploads
-from tests.support.aws import asset_records, make_dynamodb_atomic
-from tests.support.servers import serving
+from testbed.aws import asset_records, make_dynamodb_atomic
+from testbed.servers import serving
 from tests.unit.api.conftest import (
     REGION,
     JwksServer,

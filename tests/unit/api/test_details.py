@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assets.pending import PendingUploads
-from tests.support.aws import asset_records
+from testbed.aws import asset_records
 from tests.unit.api.conftest import REGION, Resources, User, scan
 
 XSS = '<script>alert("x")</script>\u2028<img src=x onerror=alert(1)>&amp;\'"'

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 
 from api.service import AssetService
 from assets.aws import AwsClients
-from tests.support.aws import create_asset_bucket, create_assets_table
+from testbed.aws import create_asset_bucket, create_assets_table
 from tests.support.faults import AwsCalls
 from tests.unit.api.conftest import (
     REGION,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from assets.aws import AwsClients
 from assets.pending import PendingUploads
-from tests.support.aws import asset_records
+from testbed.aws import asset_records
 from tests.unit.api.conftest import (
     REGION,
     JwksServer,

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from assets.aws import AwsClients
 from assets.model import is_asset_id
-from tests.support.aws import asset_records
+from testbed.aws import asset_records
 from tests.unit.api.conftest import (
     REGION,
     JwksServer,

@@ -13,7 +13,7 @@ from api.app import create_app
 from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, PROCESSED_PREFIX, SOURCE_PREFIX
 from assets.settings import ApiSettings, load_settings
 from local_stack.blueprint import derive_blueprint
-from tests.support.aws import create_assets_table
+from testbed.aws import create_assets_table
 from tests.unit.template.cfn import (
     PREVIEW,
     PRODUCTION,
@@ -93,6 +93,14 @@ def test_asset_bucket_lifecycle_aborts_uploads_and_expires_old_versions() -> Non
     assert expiring[0]["ExpirationInDays"] > dlq_retention_days
 
 
+def test_replaced_and_deleted_originals_are_gone_within_a_day() -> None:
+    # Issue 15.3: a form POSTed again leaves versions; none of them may be kept for weeks.
+    rules = properties("AssetBucket")["LifecycleConfiguration"]["Rules"]
+    uploads = [r for r in rules if r.get("Prefix") == "uploads/"]
+    assert [r["NoncurrentVersionExpiration"] for r in uploads] == [{"NoncurrentDays": 1}]
+    assert SOURCE_PREFIX.startswith("uploads/")
+
+
 def test_asset_bucket_cors_allows_only_browser_form_posts() -> None:
     for stack in (
         PREVIEW,
@@ -137,7 +145,7 @@ def test_assets_table_matches_the_repository() -> None:
 
 
 def test_the_test_tables_are_shaped_as_the_template_declares() -> None:
-    # tests/support builds the table every moto test uses: it must be the deployed one.
+    # testbed builds the table every moto test uses: it must be the deployed one.
     props = properties("AssetsTable")
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
@@ -439,6 +447,8 @@ def test_worker_role_is_exactly_the_shared_contract() -> None:
         ("s3:PutObject", _PROCESSED),
         ("s3:DeleteObject", _ORIGINALS),
         ("s3:DeleteObject", _PROCESSED),
+        # A form POSTed again after the decision: that version goes for good (issue 15.3).
+        ("s3:DeleteObjectVersion", _ORIGINALS),
     }
     # Listing is the bucket-level grant S3 needs to answer a missing original with 404, not 403.
     (listing,) = [g for g in role_grants("WorkerFunctionRole") if g.action == "s3:ListBucket"]

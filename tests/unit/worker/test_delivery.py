@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 
 from assets.aws import AwsClients
 from assets.model import AssetStatus, ImageType
-from tests.support.aws import make_dynamodb_atomic
+from testbed.aws import make_dynamodb_atomic
 from tests.unit.worker import corpus
 from tests.unit.worker.harness import (
     BUCKET,

@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from tests.support.moto_server import free_port
+from testbed.moto_server import free_port
 
 
 @contextmanager

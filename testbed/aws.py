@@ -6,12 +6,12 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, is_asset_id
 
 if TYPE_CHECKING:
+    import pytest
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
