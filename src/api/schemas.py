@@ -27,6 +27,7 @@ from assets.model import (
     AssetStatus,
     ImageType,
     RejectionReason,
+    VariantName,
 )
 from assets.text import ALBUM_NAME, DESCRIPTION, FILE_NAME, TITLE, TextRejected, TextRule
 
@@ -214,6 +215,16 @@ class UpdateAssetRequest(RequestModel):
         )
 
 
+class VariantView(ResponseModel):
+    """One published size of a ready image."""
+
+    url: str = Field(description="Where the CDN serves this size.")
+    width: int = Field(description="Pixels.")
+    height: int = Field(description="Pixels.")
+    content_type: str = Field(description="Always `image/webp`.")
+    bytes: int = Field(description="Size of the file.")
+
+
 class AssetView(ResponseModel):
     """An asset as its owner sees it."""
 
@@ -229,6 +240,23 @@ class AssetView(ResponseModel):
                 "width": 1024,
                 "height": 768,
                 "bytes": 482113,
+                "variants": {
+                    "thumb": {
+                        "url": "https://d123.cloudfront.net/assets/307d0b55-05d1-4c0f-a0fb-4c3e1083e3df/thumb.webp",
+                        "width": 320,
+                        "height": 240,
+                        "contentType": "image/webp",
+                        "bytes": 14210,
+                    },
+                    "display": {
+                        "url": "https://d123.cloudfront.net/assets/307d0b55-05d1-4c0f-a0fb-4c3e1083e3df/display.webp",
+                        "width": 1024,
+                        "height": 768,
+                        "contentType": "image/webp",
+                        "bytes": 98113,
+                    },
+                },
+                "placeholder": "LEHV6nWB2yk8pyo0adR*.7kCMdnj",
             }
         }
     )
@@ -245,6 +273,18 @@ class AssetView(ResponseModel):
     width: int | None = Field(default=None, description="Pixels; only when `ready`.")
     height: int | None = Field(default=None, description="Pixels; only when `ready`.")
     bytes: int | None = Field(default=None, description="Published size; only when `ready`.")
+    variants: dict[VariantName, VariantView] | None = Field(
+        default=None,
+        description="Smaller WebP copies, `thumb` (longest side at most 320) and `display` (at "
+        "most 1600), never larger than the image; only when `ready`. Use `thumb` for lists and "
+        "`display` for a viewer rather than the full image.",
+    )
+    placeholder: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A BlurHash (https://blurha.sh) of the image to paint while it loads; only "
+        "when `ready`.",
+    )
     error: str | None = Field(default=None, description="Why it was refused; only when `rejected`.")
     error_code: RejectionReason | None = Field(
         default=None, description="Stable reason code; only when `rejected`."

@@ -254,6 +254,10 @@ class AssetService:
             return None
         return self._urls.url_for(asset.processed_key)
 
+    def url_for(self, key: str) -> str:
+        """The CDN URL of one of a ready asset's published keys."""
+        return self._urls.url_for(key)
+
     def now(self) -> datetime:
         return self._clock()
 

@@ -95,9 +95,27 @@ def processed_key(asset_id: str, image_type: ImageType) -> str:
     return f"{PROCESSED_PREFIX}{asset_id}.{image_type.extension}"
 
 
+class VariantName(StrEnum):
+    """The sizes the worker publishes besides the image itself; clients rely on the names."""
+
+    THUMB = "thumb"
+    DISPLAY = "display"
+
+
+VARIANT_CONTENT_TYPE = "image/webp"
+
+
+def variant_key(asset_id: str, name: VariantName) -> str:
+    """Where a variant is published: beside the image, under the asset's own id."""
+    return f"{PROCESSED_PREFIX}{asset_id}/{name.value}.webp"
+
+
 def published_keys(asset_id: str, image_type: ImageType) -> tuple[str, ...]:
     """Every key the worker may publish for an asset (what the CDN can serve of it)."""
-    return (processed_key(asset_id, image_type),)
+    return (
+        processed_key(asset_id, image_type),
+        *(variant_key(asset_id, name) for name in VariantName),
+    )
 
 
 def asset_keys(asset_id: str, image_type: ImageType) -> tuple[str, ...]:
@@ -119,6 +137,19 @@ def parse_source_key(key: str) -> SourceObject | None:
     if match is None:
         return None
     return SourceObject(match["asset_id"], ImageType.from_extension(match["ext"]))
+
+
+@dataclass(frozen=True, slots=True)
+class VariantImage:
+    """A published variant of a ready asset: its name, pixel size and byte size (WebP)."""
+
+    name: VariantName
+    width: int
+    height: int
+    bytes: int
+
+    def key(self, asset_id: str) -> str:
+        return variant_key(asset_id, self.name)
 
 
 def isoformat(moment: datetime) -> str:
@@ -151,6 +182,10 @@ class Asset:
     height: int | None = None
     bytes: int | None = None
     sha256: str | None = None
+    variants: tuple[VariantImage, ...] = ()
+    """`thumb` and `display` once ready (none for assets published before variants existed)."""
+    placeholder: str | None = None
+    """A BlurHash of the image, for clients to paint before any image arrives."""
     error: str | None = None
     error_code: str | None = None
     file_name: str | None = None
@@ -243,6 +278,7 @@ _STRING_FIELDS = {
     "sha256": "sha256",
     "error": "error",
     "errorCode": "error_code",
+    "placeholder": "placeholder",
     "fileName": "file_name",
     "title": "title",
     "description": "description",
@@ -275,7 +311,41 @@ def to_item(asset: Asset) -> dict[str, Any]:
             item[name] = {"N": str(value)}
     if asset.album_id is not None:
         item["collection"] = {"S": album_key(asset.album_id)}
+    if asset.variants:
+        item["variants"] = variants_attribute(asset.variants)
     return item
+
+
+def variants_attribute(variants: tuple[VariantImage, ...]) -> dict[str, Any]:
+    """Variants as one DynamoDB map attribute: name -> {width, height, bytes}."""
+    return {
+        "M": {
+            variant.name.value: {
+                "M": {
+                    "width": {"N": str(variant.width)},
+                    "height": {"N": str(variant.height)},
+                    "bytes": {"N": str(variant.bytes)},
+                }
+            }
+            for variant in variants
+        }
+    }
+
+
+def _variants(attribute: dict[str, Any] | None) -> tuple[VariantImage, ...]:
+    if not attribute:
+        return ()
+    found = {VariantName(name): value["M"] for name, value in attribute["M"].items()}
+    return tuple(
+        VariantImage(
+            name,
+            int(found[name]["width"]["N"]),
+            int(found[name]["height"]["N"]),
+            int(found[name]["bytes"]["N"]),
+        )
+        for name in VariantName
+        if name in found
+    )
 
 
 def from_item(item: dict[str, Any]) -> Asset:
@@ -290,9 +360,10 @@ def from_item(item: dict[str, Any]) -> Asset:
         return Asset(
             status=AssetStatus(item["status"]["S"]),
             image_type=ImageType(item["contentType"]["S"]),
+            variants=_variants(item.get("variants")),
             **values,
         )
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"not an asset record: missing or malformed {error}") from error
 
 
@@ -374,3 +445,5 @@ class PublishedImage:
     height: int
     bytes: int
     sha256: str
+    variants: tuple[VariantImage, ...] = ()
+    placeholder: str | None = None

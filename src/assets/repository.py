@@ -29,11 +29,13 @@ from assets.model import (
     AssetStatus,
     PublishedImage,
     RejectionReason,
+    VariantImage,
     album_key,
     epoch_seconds,
     from_item,
     isoformat,
     to_item,
+    variants_attribute,
 )
 from assets.pending import PendingUploads
 
@@ -484,8 +486,9 @@ class AssetRepository:
     ) -> bool:
         """`processing` -> `ready` under the caller's lease; False if the lease is not theirs.
 
-        An asset in an album is counted there in the same transaction; if its album was deleted
-        while it was processed, it is finished unassigned instead of pointing at no album.
+        Written only once the image and every variant are published. An asset in an album is
+        counted there in the same transaction; if its album was deleted while it was processed,
+        it is finished unassigned instead of pointing at no album.
         """
         update = _Expression(
             sets=[
@@ -510,6 +513,10 @@ class AssetRepository:
                 ":updatedAt": {"S": isoformat(now)},
             },
         )
+        if published.variants and published.placeholder is not None:
+            update.sets += ["variants = :variants", "placeholder = :placeholder"]
+            update.values[":variants"] = variants_attribute(published.variants)
+            update.values[":placeholder"] = {"S": published.placeholder}
         for _ in range(_ATTEMPTS):
             done, found = self._leased_update(
                 asset_id, token, update, also="attribute_not_exists(albumId)"
@@ -556,6 +563,67 @@ class AssetRepository:
                 return True
         raise StorageUnavailable(f"asset {asset_id} kept changing while it was finished")
 
+    def add_variants(
+        self,
+        asset_id: str,
+        output_key: str,
+        variants: tuple[VariantImage, ...],
+        placeholder: str,
+        now: datetime,
+    ) -> bool:
+        """Give a ready asset published before variants existed its variants (the backfill).
+
+        False if the asset is gone, no longer the one published at `output_key`, or already has
+        variants: running the backfill again changes nothing.
+        """
+        try:
+            with translate_aws_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"assetId": {"S": asset_id}},
+                    UpdateExpression=(
+                        "SET variants = :variants, placeholder = :placeholder,"
+                        " updatedAt = :updatedAt"
+                    ),
+                    ConditionExpression=(
+                        "#status = :ready AND outputKey = :outputKey"
+                        " AND attribute_not_exists(variants)"
+                    ),
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={
+                        ":ready": {"S": AssetStatus.READY.value},
+                        ":outputKey": {"S": output_key},
+                        ":variants": variants_attribute(variants),
+                        ":placeholder": {"S": placeholder},
+                        ":updatedAt": {"S": isoformat(now)},
+                    },
+                )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def ready_without_variants(
+        self, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Asset], dict[str, Any] | None]:
+        """One page of a table scan for ready assets that lack variants (the backfill's, an
+        operator's command: no request path scans). Returns the page and where the next starts."""
+        scan: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "#status = :ready AND attribute_not_exists(variants)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":ready": {"S": AssetStatus.READY.value}},
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if start is not None:
+            scan["ExclusiveStartKey"] = start
+        with translate_aws_errors():
+            response = self._client.scan(**scan)
+        assets = [from_item(item) for item in response.get("Items", [])]
+        return assets, response.get("LastEvaluatedKey")
+
     def finish_rejected(
         self,
         asset_id: str,
@@ -585,6 +653,8 @@ class AssetRepository:
                 "#height",
                 "#bytes",
                 "sha256",
+                "variants",
+                "placeholder",
             ],
             names={"#width": "width", "#height": "height", "#bytes": "bytes", "#error": "error"},
             values={

@@ -75,6 +75,8 @@ class WorkerSettings(AssetSettings):
     """Longest side of the `thumb` variant; smaller images keep their size."""
     DISPLAY_MAX_SIDE: int = Field(default=1600, ge=64, le=4096)
     """Longest side of the `display` variant; smaller images keep their size."""
+    MAX_PROCESSING_SECONDS: float = Field(default=10.0, gt=0, le=900)
+    """Time one upload may take to validate and render; beyond it, rejected as `too_complex`."""
 
     @model_validator(mode="after")
     def _thumb_fits_display(self) -> WorkerSettings:

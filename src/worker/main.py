@@ -37,8 +37,10 @@ def current_worker() -> Worker:
     return build_worker(load_settings(WorkerSettings))
 
 
-def record_handler(record: SQSRecord) -> None:
-    handle_record(record, current_worker(), logger, metrics)
+def record_handler(record: SQSRecord, lambda_context: Any) -> None:
+    """One message of the batch (Powertools passes the context to a handler that names it)."""
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    handle_record(record, current_worker(), logger, metrics, remaining)
 
 
 @logger.inject_lambda_context

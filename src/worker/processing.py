@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,15 +25,18 @@ from assets.model import (
     AssetStatus,
     PublishedImage,
     RejectionReason,
+    VariantImage,
+    VariantName,
     epoch_seconds,
     parse_source_key,
+    variant_key,
 )
 from assets.repository import ClaimOutcome
 from assets.storage import SourceChanged, Upload, UploadMissing
 from worker.events import ObjectEvent
 
 if TYPE_CHECKING:
-    from worker.imaging import ValidatedImage
+    from worker.imaging import PreparedImage
     from worker.runtime import Worker
 
 FINISH_ATTEMPTS = 4
@@ -69,7 +73,7 @@ class RetryLater(Exception):
     """Not now: the message goes back to the queue and is delivered again."""
 
 
-def process_object(event: ObjectEvent, worker: Worker) -> Result:
+def process_object(event: ObjectEvent, worker: Worker, budget: Budget | None = None) -> Result:
     """Validate and publish one uploaded object, or reject it; raises `RetryLater`/`StorageUnavailable` to retry."""
     if not event.is_object_created:
         return Result(Outcome.IGNORED, detail=f"{event.event_name} is not an upload")
@@ -101,7 +105,8 @@ def process_object(event: ObjectEvent, worker: Worker) -> Result:
     if claim.outcome is ClaimOutcome.LEASE_HELD or claim.asset is None:
         raise RetryLater(f"asset {asset_id} is being processed by another worker")
     try:
-        return _process_claimed(event, claim.asset, token, worker)
+        budget = budget or Budget(worker.settings.MAX_PROCESSING_SECONDS)
+        return _process_claimed(event, claim.asset, token, worker, budget)
     except Exception:
         _release(worker, asset_id, token)
         raise
@@ -126,17 +131,61 @@ def _after_decision(event: ObjectEvent, decided: Asset | None, worker: Worker) -
     return Result(Outcome.DUPLICATE, asset_id, detail=f"already {status}")
 
 
-def _process_claimed(event: ObjectEvent, asset: Asset, token: str, worker: Worker) -> Result:
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """How long one object may take to validate and render before it is refused as too complex.
+
+    The per-object cap (`MAX_PROCESSING_SECONDS`), or less when the invocation has less left:
+    then running out is the batch's fault, not the file's, and the object is retried instead.
+    """
+
+    seconds: float
+    by_invocation: bool = False
+
+    @classmethod
+    def for_object(cls, cap: float, remaining_ms: int | None) -> Budget:
+        if remaining_ms is None:
+            return cls(cap)
+        remaining = remaining_ms / 1000
+        # Publishing and the final write need time after the budget: a quarter, at most 5 s.
+        available = remaining - min(FINISH_RESERVE_SECONDS, remaining / 4)
+        return cls(available, True) if available < cap else cls(cap)
+
+
+FINISH_RESERVE_SECONDS = 5.0
+
+
+def _process_claimed(
+    event: ObjectEvent, asset: Asset, token: str, worker: Worker, budget: Budget
+) -> Result:
     from worker import imaging  # Pillow loads on the first upload, not at cold start.
 
     settings = worker.settings
+    if budget.seconds <= 0:
+        raise RetryLater("too little of this invocation is left to process the upload")
+    ends = time.monotonic() + budget.seconds
+
+    def deadline() -> float:
+        return ends - time.monotonic()
+
     try:
         upload = worker.bucket.read_upload(event.key, event.version_id, settings.MAX_UPLOAD_BYTES)
-        validated = imaging.validate(upload.data, asset.image_type, settings.MAX_IMAGE_PIXELS)
-        rendered = (
-            imaging.render_sanitized(validated) if settings.PUBLISH_MODE == "sanitized" else None
+        prepared = imaging.prepare(
+            upload.data,
+            asset.image_type,
+            imaging.ImageLimits.from_settings(settings),
+            sanitize=settings.PUBLISH_MODE == "sanitized",
+            deadline=deadline,
         )
     except UploadRejected as rejection:
+        if (
+            rejection.reason is RejectionReason.TOO_COMPLEX
+            and budget.by_invocation
+            and deadline() <= 0
+        ):
+            raise RetryLater(
+                "the invocation ran out of time for this upload; it is retried alone"
+            ) from rejection
         return _reject(asset, token, rejection, worker)
     except UploadMissing as missing:
         return _reject(
@@ -155,22 +204,22 @@ def _process_claimed(event: ObjectEvent, asset: Asset, token: str, worker: Worke
     ):
         # Only a lease holder publishes; one that overran its lease may have a successor.
         raise RetryLater(f"the lease on asset {asset.asset_id} ran out before publishing")
-    published = _publish(asset, upload, validated, rendered, worker)
+    published = _publish(asset, upload, prepared, worker)
     return _finish_ready(asset, token, published, worker)
 
 
 def _publish(
-    asset: Asset,
-    upload: Upload,
-    validated: ValidatedImage,
-    rendered: bytes | None,
-    worker: Worker,
+    asset: Asset, upload: Upload, prepared: PreparedImage, worker: Worker
 ) -> PublishedImage:
+    """Every variant, then the image, to keys named by the asset: a redelivery rewrites the same.
+
+    The image goes last, so a write that fails part-way costs the retry only variants again.
+    """
+    published_variants = publish_variants(worker, asset.asset_id, prepared)
     key = asset.processed_key
-    validated.image.close()
-    if rendered is not None:
-        worker.bucket.publish(key, rendered, asset.image_type.value)
-        content = rendered
+    if prepared.sanitized is not None:
+        worker.bucket.publish(key, prepared.sanitized, asset.image_type.value)
+        content = prepared.sanitized
     else:
         try:
             worker.bucket.publish_copy(upload, key, asset.image_type)
@@ -179,11 +228,27 @@ def _publish(
         content = upload.data
     return PublishedImage(
         output_key=key,
-        width=validated.width,
-        height=validated.height,
+        width=prepared.width,
+        height=prepared.height,
         bytes=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
+        variants=published_variants,
+        placeholder=prepared.placeholder,
     )
+
+
+def publish_variants(
+    worker: Worker, asset_id: str, prepared: PreparedImage
+) -> tuple[VariantImage, ...]:
+    """Write `thumb` and `display` to the asset's variant keys; what the record says of them."""
+    published = []
+    for name, variant in (
+        (VariantName.THUMB, prepared.thumb),
+        (VariantName.DISPLAY, prepared.display),
+    ):
+        worker.bucket.publish(variant_key(asset_id, name), variant.data, variant.content_type)
+        published.append(VariantImage(name, variant.width, variant.height, len(variant.data)))
+    return tuple(published)
 
 
 def _finish_ready(asset: Asset, token: str, published: PublishedImage, worker: Worker) -> Result:

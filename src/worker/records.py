@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from assets.errors import StorageUnavailable
 from assets.model import parse_source_key
 from worker.events import MalformedMessage, parse_notification
-from worker.processing import Outcome, Result, RetryLater, process_object
+from worker.processing import Budget, Outcome, Result, RetryLater, process_object
 
 if TYPE_CHECKING:
     from worker.runtime import Worker
@@ -27,12 +28,22 @@ _WARN = frozenset({Outcome.ORPHANED, Outcome.WITHDRAWN, Outcome.SUPERSEDED, Outc
 MetricSink = Metrics | EphemeralMetrics
 
 
-def handle_record(record: SQSRecord, worker: Worker, logger: Logger, metrics: MetricSink) -> None:
-    """Process every object a message names; raise (so SQS retries) if any must be tried again."""
+def handle_record(
+    record: SQSRecord,
+    worker: Worker,
+    logger: Logger,
+    metrics: MetricSink,
+    remaining_ms: Callable[[], int] | None = None,
+) -> None:
+    """Process every object a message names; raise (so SQS retries) if any must be tried again.
+
+    `remaining_ms` is the invocation's time left (the Lambda context's), which bounds each
+    object's processing budget.
+    """
     started = time.perf_counter()
     with logger.append_context_keys(messageId=record.message_id):
         try:
-            _handle(record, worker, logger, metrics)
+            _handle(record, worker, logger, metrics, remaining_ms)
         finally:
             metrics.add_metric(
                 name=PROCESSING_TIME,
@@ -41,7 +52,13 @@ def handle_record(record: SQSRecord, worker: Worker, logger: Logger, metrics: Me
             )
 
 
-def _handle(record: SQSRecord, worker: Worker, logger: Logger, metrics: MetricSink) -> None:
+def _handle(
+    record: SQSRecord,
+    worker: Worker,
+    logger: Logger,
+    metrics: MetricSink,
+    remaining_ms: Callable[[], int] | None,
+) -> None:
     try:
         notification = parse_notification(record.body)
     except MalformedMessage as error:
@@ -60,7 +77,10 @@ def _handle(record: SQSRecord, worker: Worker, logger: Logger, metrics: MetricSi
         source = parse_source_key(object_event.key)
         with logger.append_context_keys(assetId=source.asset_id if source else None):
             try:
-                result = process_object(object_event, worker)
+                budget = Budget.for_object(
+                    worker.settings.MAX_PROCESSING_SECONDS, remaining_ms() if remaining_ms else None
+                )
+                result = process_object(object_event, worker, budget)
             except (RetryLater, StorageUnavailable) as error:
                 _count(metrics, RETRIED)
                 logger.warning("will retry", extra={"key": object_event.key, "reason": str(error)})

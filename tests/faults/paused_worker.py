@@ -1,8 +1,8 @@
 """`python -m tests.faults.paused_worker worker ...`: the local stack's worker process, except that
-it stops dead just before its first publish and stays there until it is killed.
+it stops dead just before it publishes an asset's image and stays there until it is killed.
 
 It writes the key it was about to publish to `$PAUSED_WORKER_MARKER`, so the test knows the asset
-is claimed and nothing is published yet, then waits forever: the test's SIGKILL is its end, as a
+is claimed and its image is not published yet, then waits forever: the test's SIGKILL is its end, as a
 Lambda runtime is ended by a timeout or a crash (no `finally`, no lease released).
 """
 
@@ -23,7 +23,8 @@ MARKER_VARIABLE = "PAUSED_WORKER_MARKER"
 
 def _stop_before_publishing(params: dict[str, Any], **_: Any) -> None:
     key = str(params.get("Key", ""))
-    if key.startswith(PROCESSED_PREFIX):
+    # The image itself (variants, written before it, have a path of their own under the id).
+    if key.startswith(PROCESSED_PREFIX) and "/" not in key.removeprefix(PROCESSED_PREFIX):
         Path(os.environ[MARKER_VARIABLE]).write_text(key, encoding="utf-8")
         threading.Event().wait()
 

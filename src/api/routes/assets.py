@@ -16,9 +16,10 @@ from api.schemas import (
     CreateUploadResponse,
     UpdateAssetRequest,
     UploadForm,
+    VariantView,
 )
 from api.service import AssetService
-from assets.model import ID_PATTERN, Asset, AssetStatus, RejectionReason
+from assets.model import ID_PATTERN, VARIANT_CONTENT_TYPE, Asset, AssetStatus, RejectionReason
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
@@ -41,6 +42,19 @@ def asset_view(service: AssetService, asset: Asset) -> AssetView:
         width=asset.width if ready else None,
         height=asset.height if ready else None,
         bytes=asset.bytes if ready else None,
+        variants={
+            variant.name: VariantView(
+                url=service.url_for(variant.key(asset.asset_id)),
+                width=variant.width,
+                height=variant.height,
+                content_type=VARIANT_CONTENT_TYPE,
+                bytes=variant.bytes,
+            )
+            for variant in asset.variants
+        }
+        if ready and asset.variants
+        else None,
+        placeholder=asset.placeholder if ready else None,
         error=asset.error if rejected else None,
         error_code=_reason(asset.error_code) if rejected else None,
         file_name=asset.file_name,

@@ -74,13 +74,16 @@ class CallCounter:
 
     counts: dict[str, int] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
-    """URLs of successful writes under `processed/`: each one a publish."""
+    """URLs of successful writes of an asset's image under `processed/`: each one a publish."""
+    variants: list[str] = field(default_factory=list)
+    """URLs of successful writes of variants (`processed/assets/<id>/<name>.webp`)."""
 
     def __call__(self, http_response: Any, model: Any, **_: Any) -> None:
         if http_response.status_code < 300:
             self.counts[model.name] = self.counts.get(model.name, 0) + 1
             if model.name in ("PutObject", "CopyObject") and "/processed/" in http_response.url:
-                self.published.append(http_response.url)
+                path = http_response.url.split("/processed/assets/", 1)[-1].split("?", 1)[0]
+                (self.variants if "/" in path else self.published).append(http_response.url)
 
     def __getitem__(self, operation: str) -> int:
         return self.counts.get(operation, 0)

@@ -333,8 +333,8 @@ def test_record_deleted_while_processing_withdraws_what_was_published(
 
     def owner_deletes(**_: Any) -> None:
         record = harness.record(upload.asset_id)
-        assert record is not None
-        harness.repository.delete(upload.asset_id, record.owner_id)
+        if record is not None:  # the first of the asset's writes (variants come first)
+            harness.repository.delete(upload.asset_id, record.owner_id)
 
     harness.hook(harness.clients.s3, "after-call.s3.PutObject", owner_deletes)
 
