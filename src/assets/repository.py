@@ -10,7 +10,7 @@ owner's, or the write is refused.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -290,18 +290,15 @@ class AssetRepository:
 
         With `only_from_album`, the change applies only while the asset is still in that album.
         """
-        asset = as_read
-        for _ in range(_ATTEMPTS):
+        for asset in self._owned_records(asset_id, owner_id, as_read):
             if asset is None:
-                asset = self.get(asset_id)
-            if asset is None or asset.owner_id != owner_id:
                 return None
             if only_from_album is not None and asset.album_id != only_from_album:
                 return asset
             try:
                 return self._apply(asset, changes, now)
             except StaleRecord:
-                asset = None
+                continue
         raise StorageUnavailable(f"asset {asset_id} kept changing while it was updated")
 
     def _apply(self, asset: Asset, changes: AssetChanges, now: datetime) -> Asset:
@@ -346,11 +343,8 @@ class AssetRepository:
     def delete(self, asset_id: str, owner_id: str, *, as_read: Asset | None = None) -> bool:
         """Remove an owner's record (uncounting it from its album); False if it was already gone
         (or is not theirs)."""
-        asset = as_read
-        for _ in range(_ATTEMPTS):
+        for asset in self._owned_records(asset_id, owner_id, as_read):
             if asset is None:
-                asset = self.get(asset_id)
-            if asset is None or asset.owner_id != owner_id:
                 return False
             condition, names, values = _as_read(asset)
             delete = {
@@ -363,10 +357,18 @@ class AssetRepository:
             try:
                 self._write("Delete", delete, _album_counts(asset, None))
             except StaleRecord:
-                asset = None
                 continue
             return True
         raise StorageUnavailable(f"asset {asset_id} kept changing while it was deleted")
+
+    def _owned_records(
+        self, asset_id: str, owner_id: str, as_read: Asset | None
+    ) -> Iterator[Asset | None]:
+        """The owner's record for each attempt at a write conditioned on it: `as_read` first,
+        then read again after each refusal; None once it is gone (or not theirs)."""
+        for attempt in range(_ATTEMPTS):
+            asset = as_read if attempt == 0 and as_read is not None else self.get(asset_id)
+            yield asset if asset is not None and asset.owner_id == owner_id else None
 
     def _write(self, kind: str, request: dict[str, Any], counts: list[_AlbumCount]) -> None:
         """One write of the record, in a transaction with its album counts when there are any.
