@@ -1,8 +1,8 @@
 """Warm per-request overhead of the app: requests through the Lambda handler minus the same AWS calls.
 
 Each iteration sends `POST /assets` and `GET /assets/{id}` as API Gateway v2 events through the
-Lambda handler (`api.main.handler`'s class), then makes the AWS calls those requests make (Query,
-presign, PutItem; GetItem) directly with the same boto3 clients; the overhead is the paired
+Lambda handler (`api.main.handler`'s class), then makes the AWS calls those requests make (the
+form's slot UpdateItem, presign, PutItem; GetItem) directly with the same boto3 clients; the overhead is the paired
 difference. Logging is on, at INFO, to /dev/null. AWS is `--aws stub` (default: botocore answers
 every call at once with a fixed response, so AWS costs the same near-nothing on both paths and the
 difference is the app alone) or `--aws moto` (moto in-process: real semantics, but its own latency
@@ -48,7 +48,7 @@ from api.app import create_app  # noqa: E402
 from api.lambda_adapter import LambdaAdapter  # noqa: E402
 from api.security import CognitoTokenVerifier, JwksCache  # noqa: E402
 from assets.aws import AwsClients  # noqa: E402
-from assets.model import OWNER_INDEX_NAME  # noqa: E402
+from assets.pending import PendingUploads  # noqa: E402
 from assets.settings import ApiSettings  # noqa: E402
 from bench.support import emit_json, human_stream, percentile  # noqa: E402
 from testbed.aws import create_asset_bucket, create_assets_table  # noqa: E402
@@ -79,7 +79,7 @@ def _stub_aws(dynamodb: Any, owner: str) -> None:
         "updatedAt": {"S": "2026-06-21T10:15:00.000Z"},
         "expiresAt": {"N": "99999999999"},
     }
-    answers = {"GetItem": {"Item": item}, "PutItem": {}, "Query": {"Count": 0, "Items": []}}
+    answers = {"GetItem": {"Item": item}, "PutItem": {}, "UpdateItem": {}}
     for operation, answer in answers.items():
         dynamodb.meta.events.register(
             f"before-call.dynamodb.{operation}", lambda answer=answer, **_: (_Answer(), answer)
@@ -116,7 +116,7 @@ def main() -> None:
             COGNITO_USER_POOL_ID="us-east-1_bench",
             COGNITO_CLIENT_ID=("bench-client",),
             COGNITO_JWKS_URL="https://jwks.example.test/jwks.json",
-            MAX_PENDING_UPLOADS=10**9,
+            MAX_PENDING_UPLOADS=1000,
         )
         forge = TokenForge(REGION, "us-east-1_bench", "bench-client")
         fetches = []
@@ -142,19 +142,22 @@ def main() -> None:
         if args.aws == "stub":
             _stub_aws(dynamodb, owner)
 
+        slots = PendingUploads(dynamodb, "assets")
+        # The direct path's own slot item, so that its map is as big as the app's.
+        dynamodb.put_item(
+            TableName="assets",
+            Item={"assetId": {"S": "owner#direct#uploads"}, "pendingUploads": {"M": {}}},
+        )
+
         def direct_post() -> None:
-            dynamodb.query(
+            dynamodb.update_item(
                 TableName="assets",
-                IndexName=OWNER_INDEX_NAME,
-                KeyConditionExpression="ownerId = :o AND createdAt >= :s",
-                FilterExpression="#s = :u",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":o": {"S": owner},
-                    ":s": {"S": "2026-01-01T00:00:00.000Z"},
-                    ":u": {"S": "uploading"},
-                },
-                Select="COUNT",
+                Key={"assetId": {"S": "owner#direct#uploads"}},
+                UpdateExpression="SET pendingUploads.#asset = :until",
+                ConditionExpression="attribute_exists(pendingUploads)"
+                " AND size(pendingUploads) < :limit",
+                ExpressionAttributeNames={"#asset": f"direct-{time.perf_counter_ns()}"},
+                ExpressionAttributeValues={":until": {"N": "99999999999"}, ":limit": {"N": "1000"}},
             )
             s3.generate_presigned_post(
                 Bucket="asset-bucket",
@@ -189,6 +192,15 @@ def main() -> None:
                 if args.aws == "stub"
                 else json.loads(response["body"])["asset"]["assetId"]
             )
+            if args.aws == "moto":
+                # The worker's claim gives a form's slot back; here nothing claims, so untimed:
+                slots.release(owner, asset_id)
+                dynamodb.update_item(
+                    TableName="assets",
+                    Key={"assetId": {"S": "owner#direct#uploads"}},
+                    UpdateExpression="SET pendingUploads = :none",
+                    ExpressionAttributeValues={":none": {"M": {}}},
+                )
             get_event = http_api_event("GET", f"/assets/{asset_id}", token=token)
             post_direct_ms, _ = timed(direct_post)
             get_ms, got = timed(partial(handler, get_event, lambda_context()))

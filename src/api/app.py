@@ -12,8 +12,8 @@ from pydantic.alias_generators import to_camel
 
 from api.errors import install_error_handlers
 from api.middleware import RequestMiddleware
-from api.routes import assets, health
-from api.schemas import ErrorBody
+from api.routes import albums, assets, health
+from api.schemas import ErrorBody, drop_null
 from api.security import CognitoTokenVerifier, JwksCache
 from api.service import AssetService
 from assets.aws import AwsClients
@@ -28,8 +28,15 @@ Signed-in users upload PNG and JPEG images straight to a private S3 bucket.
    file last, as the `file` field.
 3. Poll `GET /assets/{assetId}` until `ready` (with the CDN `url`) or `rejected` (with `error`).
 
+An asset may carry a `fileName`, `title` and `description` (for display only) and be in one of
+the caller's albums (`/albums`; `GET /assets?albumId=` lists one). Text is NFC-normalised and
+trimmed, must hold no control characters (newline and tab are allowed in `description`), and is
+stored and answered verbatim: markup is data.
+
 Every route but `/health` needs a Cognito ID or access token: `Authorization: Bearer <token>`.
-Errors are always JSON: `{"error": "<message>", "code": "<stable code>"}`.
+Errors are always JSON: `{"error": "<message>", "code": "<stable code>"}`. Anyone but the owner,
+and any unknown or malformed id, gets the same 404. Fields an answer leaves out are absent, never
+`null`.
 """
 
 
@@ -63,12 +70,13 @@ def create_app(
     )
     app.include_router(health.router)
     app.include_router(assets.router)
+    app.include_router(albums.router)
     install_error_handlers(app)
     if settings.CORS_ALLOW_ORIGINS:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.CORS_ALLOW_ORIGINS),
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["authorization", "content-type"],
             expose_headers=["location", "retry-after", "x-request-id"],
             max_age=600,
@@ -84,7 +92,8 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with our error schema in place of its 422 validation error."""
+    """FastAPI's document, with our error schema in place of its 422 validation error, and
+    optional query parameters documented as optional rather than nullable."""
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(
@@ -96,6 +105,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schemas.setdefault("ErrorBody", ErrorBody.model_json_schema(by_alias=True))
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if not parameter.get("required", False):
+                    drop_null(parameter["schema"])
             responses = operation.get("responses", {})
             if responses.pop("422", None) is not None and "400" not in responses:
                 responses["400"] = {

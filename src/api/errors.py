@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,25 +14,53 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import logger
 from api.security import KeysUnavailable
-from assets.errors import AssetNotFound, InvalidCursor, StorageUnavailable, TooManyPendingUploads
+from assets.errors import (
+    AlbumNotFound,
+    AssetNotFound,
+    InvalidCursor,
+    StorageUnavailable,
+    TooManyAlbums,
+    TooManyPendingUploads,
+)
+
+
+class ErrorCode(StrEnum):
+    """Every `code` an error answer can carry: stable, for programs to branch on."""
+
+    INVALID_REQUEST = "invalid_request"
+    INVALID_CURSOR = "invalid_cursor"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    TOO_MANY_ALBUMS = "too_many_albums"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    TOO_MANY_PENDING_UPLOADS = "too_many_pending_uploads"
+    INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    ERROR = "error"
+    """Any other status a layer below the app answers with."""
+
 
 _STATUS_CODES = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "too_many_pending_uploads",
-    500: "internal_error",
-    503: "service_unavailable",
+    400: ErrorCode.INVALID_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.TOO_MANY_PENDING_UPLOADS,
+    500: ErrorCode.INTERNAL_ERROR,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
 }
+_ID_PATHS = ("/assets/", "/albums/")
 
 
 def error_body(status: int, message: str, code: str | None = None) -> bytes:
     """The JSON every error answer carries, whichever layer refuses the request."""
-    document = {"error": message, "code": code or _STATUS_CODES.get(status, "error")}
+    document = {"error": message, "code": str(code or _STATUS_CODES.get(status, ErrorCode.ERROR))}
     return json.dumps(document, separators=(",", ":")).encode()
 
 
@@ -73,11 +102,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def not_found(_: Request, __: Exception) -> Response:
         return error_response(404, "asset not found")
 
+    async def album_not_found(_: Request, __: Exception) -> Response:
+        return error_response(404, "album not found")
+
     async def too_many(_: Request, error: Exception) -> Response:
         return error_response(429, str(error), headers={"Retry-After": "60"})
 
+    async def too_many_albums(_: Request, error: Exception) -> Response:
+        # Not a 429: waiting changes nothing; deleting an album does.
+        return error_response(409, str(error), code=ErrorCode.TOO_MANY_ALBUMS)
+
     async def bad_cursor(_: Request, error: Exception) -> Response:
-        return error_response(400, str(error), code="invalid_cursor")
+        return error_response(400, str(error), code=ErrorCode.INVALID_CURSOR)
 
     async def unavailable(_: Request, error: Exception) -> Response:
         logger.warning("dependency unavailable", extra={"reason": str(error)})
@@ -97,15 +133,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
-        if error.status_code == 404 and request.url.path.startswith("/assets/"):
+        if error.status_code == 404 and request.url.path.startswith(_ID_PATHS):
             # Ids with slashes miss the route: still the one 404 every unknown id gets.
+            if request.url.path.startswith("/albums/"):
+                return await album_not_found(request, error)
             return await not_found(request, error)
         message = error.detail if isinstance(error.detail, str) else "request refused"
         return error_response(error.status_code, message.lower(), headers=error.headers)
 
     handlers: dict[Any, Any] = {
         AssetNotFound: not_found,
+        AlbumNotFound: album_not_found,
         TooManyPendingUploads: too_many,
+        TooManyAlbums: too_many_albums,
         InvalidCursor: bad_cursor,
         StorageUnavailable: unavailable,
         KeysUnavailable: unavailable,

@@ -13,6 +13,22 @@ class AssetNotFound(AssetError):
     """No such asset for this caller (unknown, malformed, or someone else's: indistinguishable)."""
 
 
+class AlbumNotFound(AssetError):
+    """No such album for this caller (unknown, malformed, deleted, or someone else's)."""
+
+
+class TooManyAlbums(AssetError):
+    """The caller already has the maximum number of albums."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"too many albums (limit {limit}); delete one first")
+        self.limit = limit
+
+
+class StaleRecord(AssetError):
+    """The record changed between reading it and writing it back; read it again and retry."""
+
+
 class TooManyPendingUploads(AssetError):
     """The caller already holds the maximum number of open upload forms."""
 

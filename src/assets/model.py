@@ -1,4 +1,4 @@
-"""What an asset is: its record, its states and where its bytes live."""
+"""What an asset is: its record, its states, its album, and where its bytes live."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ SOURCE_PREFIX = "uploads/originals/"
 PROCESSED_PREFIX = "processed/assets/"
 OWNER_INDEX_NAME = "byOwnerCreatedAt"
 """The table's GSI: partition `ownerId`, sort `createdAt`; the template declares the same name."""
+COLLECTION_INDEX_NAME = "byCollectionCreatedAt"
+"""The table's second GSI: partition `collection`, sort `createdAt`, newest first either way.
+
+One index serves two lists (a stack update may add only one GSI at a time): an album's assets,
+whose `collection` is the album's key, and an owner's albums, whose `collection` is the key of the
+owner's album tally. Only items that belong to a list carry `collection`.
+"""
 
 RECORD_TTL_SECONDS = 24 * 60 * 60
 
@@ -52,6 +59,30 @@ class ImageType(StrEnum):
 def is_asset_id(value: str) -> bool:
     """True for a server-issued asset id: a lowercase canonical UUID4."""
     return _ASSET_ID.match(value) is not None
+
+
+is_album_id = is_asset_id
+"""Album ids are issued the same way: a lowercase canonical UUID4."""
+ID_PATTERN = _ASSET_ID.pattern.replace(r"\A", "^").replace(r"\Z", "$")
+"""The id format as a JSON Schema pattern."""
+
+# The table holds other items beside asset records, each under a key no asset id can take (asset
+# ids have no `#`); the partition key is called `assetId` because asset records came first.
+
+
+def album_key(album_id: str) -> str:
+    """The album's item key, and the `collection` of the assets in it."""
+    return f"album#{album_id}"
+
+
+def owner_albums_key(owner_id: str) -> str:
+    """The key of the owner's album tally, and the `collection` of the owner's albums."""
+    return f"owner#{owner_id}#albums"
+
+
+def owner_uploads_key(owner_id: str) -> str:
+    """The key of the item that holds the owner's open upload forms."""
+    return f"owner#{owner_id}#uploads"
 
 
 def source_key(asset_id: str, image_type: ImageType) -> str:
@@ -157,6 +188,10 @@ class Asset:
     """A BlurHash of the image, for clients to paint before any image arrives."""
     error: str | None = None
     error_code: str | None = None
+    file_name: str | None = None
+    title: str | None = None
+    description: str | None = None
+    album_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -181,11 +216,41 @@ class Asset:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True, slots=True)
+class AssetDetails:
+    """What the owner says about an asset: shown back to them, never used for keys or paths."""
+
+    file_name: str | None = None
+    title: str | None = None
+    description: str | None = None
+    album_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetChanges:
+    """What the owner changes: each field named in `given` takes its value here (None clears)."""
+
+    title: str | None = None
+    description: str | None = None
+    album_id: str | None = None
+    given: frozenset[str] = frozenset()
+
+    def target_album(self, asset: Asset) -> str | None:
+        """The album the asset is in once the change is made."""
+        return self.album_id if "album_id" in self.given else asset.album_id
+
+
 def new_upload(
-    asset_id: str, owner_id: str, image_type: ImageType, now: datetime, form_ttl_seconds: int
+    asset_id: str,
+    owner_id: str,
+    image_type: ImageType,
+    now: datetime,
+    form_ttl_seconds: int,
+    details: AssetDetails | None = None,
 ) -> Asset:
     """A fresh record for an upload the API is about to sign a form for."""
     stamp = isoformat(now)
+    details = details or AssetDetails()
     return Asset(
         asset_id=asset_id,
         owner_id=owner_id,
@@ -195,6 +260,10 @@ def new_upload(
         updated_at=stamp,
         expires_at=epoch_seconds(now) + RECORD_TTL_SECONDS,
         upload_expires_at=epoch_seconds(now) + form_ttl_seconds,
+        file_name=details.file_name,
+        title=details.title,
+        description=details.description,
+        album_id=details.album_id,
     )
 
 
@@ -210,6 +279,10 @@ _STRING_FIELDS = {
     "error": "error",
     "errorCode": "error_code",
     "placeholder": "placeholder",
+    "fileName": "file_name",
+    "title": "title",
+    "description": "description",
+    "albumId": "album_id",
 }
 _NUMBER_FIELDS = {
     "expiresAt": "expires_at",
@@ -236,6 +309,8 @@ def to_item(asset: Asset) -> dict[str, Any]:
         value = getattr(asset, attr)
         if value is not None:
             item[name] = {"N": str(value)}
+    if asset.album_id is not None:
+        item["collection"] = {"S": album_key(asset.album_id)}
     if asset.variants:
         item["variants"] = variants_attribute(asset.variants)
     return item
@@ -309,6 +384,56 @@ class RejectionReason(StrEnum):
     UPLOAD_MISSING = "upload_missing"
     TOO_COMPLEX = "too_complex"
     """Structure (chunks, segments, scans) or processing time far beyond what any encoder writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Album:
+    """One album record: a name its owner groups assets under, and how many are ready in it.
+
+    `asset_count` counts the album's `ready` assets only: uploads still in progress, rejected or
+    expired ones are listed in it but not counted, since their records expire and a count cannot
+    follow a TTL deletion.
+    """
+
+    album_id: str
+    owner_id: str
+    name: str
+    created_at: str
+    updated_at: str
+    asset_count: int = 0
+
+
+def new_album(album_id: str, owner_id: str, name: str, now: datetime) -> Album:
+    stamp = isoformat(now)
+    return Album(album_id, owner_id, name, stamp, stamp)
+
+
+def album_to_item(album: Album) -> dict[str, Any]:
+    return {
+        "assetId": {"S": album_key(album.album_id)},
+        "collection": {"S": owner_albums_key(album.owner_id)},
+        "albumId": {"S": album.album_id},
+        "albumOwnerId": {"S": album.owner_id},
+        "name": {"S": album.name},
+        "createdAt": {"S": album.created_at},
+        "updatedAt": {"S": album.updated_at},
+        "assetCount": {"N": str(album.asset_count)},
+    }
+
+
+def album_from_item(item: dict[str, Any]) -> Album:
+    """An album from its item; raises ValueError on an item that is not an album."""
+    try:
+        return Album(
+            album_id=item["albumId"]["S"],
+            owner_id=item["albumOwnerId"]["S"],
+            name=item["name"]["S"],
+            created_at=item["createdAt"]["S"],
+            updated_at=item["updatedAt"]["S"],
+            asset_count=int(item.get("assetCount", {"N": "0"})["N"]),
+        )
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"not an album record: missing or malformed {error}") from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,10 @@ class ApiSettings(AssetSettings):
     COGNITO_CLIENT_ID: Annotated[tuple[str, ...], NoDecode] = Field(min_length=1)
     COGNITO_JWKS_URL: str | None = None
     UPLOAD_FORM_TTL_SECONDS: int = Field(default=300, ge=10, le=3600)
-    MAX_PENDING_UPLOADS: int = Field(default=20, ge=1)
+    # One item holds a user's open forms (assets.pending), so the limit also bounds its size.
+    MAX_PENDING_UPLOADS: int = Field(default=20, ge=1, le=1000)
+    MAX_ALBUMS: int = Field(default=1000, ge=1)
+    """Albums per user."""
     CORS_ALLOW_ORIGINS: Annotated[tuple[str, ...], NoDecode] = ()
     """Origins allowed to call the API from a browser when no API Gateway sits in front (local)."""
 

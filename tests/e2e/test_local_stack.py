@@ -210,6 +210,43 @@ def test_another_user_cannot_see_the_first_users_asset(
     )
 
 
+def test_an_album_through_the_stack_counts_its_ready_image_and_goes_leaving_it(
+    stack: RunningStack, http: httpx.Client
+) -> None:
+    # The local table is the template's, album index included: albums work as deployed.
+    info = stack.info
+    token = sign_in(http, info, info.demoUser.email, info.demoUser.password)
+    auth = {"authorization": f"Bearer {token}"}
+    album = http.post(f"{info.apiUrl}/albums", headers=auth, json={"name": "Local"})
+    assert album.status_code == 201, album.text
+    album_id = album.json()["album"]["albumId"]
+    created = http.post(
+        f"{info.apiUrl}/assets",
+        headers=auth,
+        json={"contentType": "image/png", "fileName": "green.png", "albumId": album_id},
+    )
+    assert created.status_code == 201, created.text
+    upload = created.json()
+    assert (
+        send_form(http, upload["upload"], png_bytes(), "green.png", "image/png").status_code == 204
+    )
+    asset = wait_for_final(http, info, token, upload["asset"]["assetId"])
+    assert (asset["status"], asset["albumId"], asset["fileName"]) == (
+        "ready",
+        album_id,
+        "green.png",
+    )
+    listed = http.get(f"{info.apiUrl}/assets", params={"albumId": album_id}, headers=auth)
+    assert [a["assetId"] for a in listed.json()["assets"]] == [asset["assetId"]]
+    counted = http.get(f"{info.apiUrl}/albums/{album_id}", headers=auth).json()["album"]
+    assert counted["assetCount"] == 1
+
+    assert http.delete(f"{info.apiUrl}/albums/{album_id}", headers=auth).status_code == 204
+    after = http.get(f"{info.apiUrl}/assets/{asset['assetId']}", headers=auth).json()["asset"]
+    assert after["status"] == "ready"
+    assert "albumId" not in after
+
+
 def test_a_weak_password_is_refused_with_the_pools_rules(stack: RunningStack) -> None:
     refused = add_user(stack, "weak@example.com", "short")
     assert refused.returncode == 1

@@ -4,8 +4,6 @@ through uvicorn on 127.0.0.1 (as the local stack serves it), over moto's DynamoD
 from __future__ import annotations
 
 import io
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,17 +12,17 @@ from typing import Any
 
 import boto3
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from moto import mock_aws
 
 from api.lambda_adapter import LambdaAdapter
 from api.logs import logger as api_logger
+from assets.albums import AlbumRepository
 from assets.aws import AwsClients
-from assets.model import ImageType, new_upload
+from assets.model import ImageType, new_album, new_upload
 from assets.repository import AssetRepository
 from testbed.aws import create_asset_bucket, create_assets_table
-from testbed.moto_server import free_port
+from testbed.servers import serving
 from testbed.tokens import TokenForge
 from tests.unit.api.conftest import REGION, JwksServer, Pool, Resources, build_app, make_settings
 
@@ -42,6 +40,7 @@ class Api:
     resources: Resources
     token: str
     asset_id: str
+    album_id: str
     port: int
     clients: AwsClients
 
@@ -55,7 +54,13 @@ class Api:
             ("GET", "/assets"),
             ("POST", "/assets"),
             ("GET", f"/assets/{self.asset_id}"),
+            ("PATCH", f"/assets/{UNKNOWN_ID}"),
             ("DELETE", f"/assets/{UNKNOWN_ID}"),
+            ("GET", "/albums"),
+            ("POST", "/albums"),
+            ("GET", f"/albums/{self.album_id}"),
+            ("PATCH", f"/albums/{UNKNOWN_ID}"),
+            ("DELETE", f"/albums/{UNKNOWN_ID}"),
         ]
 
     def stored(self) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
@@ -83,7 +88,7 @@ def api(_moto: None) -> Iterator[Api]:
     create_asset_bucket(boto3.client("s3", region_name=REGION), resources.bucket)
     # Many POSTs succeed here; the pending-upload limit is tested elsewhere.
     settings = make_settings(
-        POOL, resources, CORS_ALLOW_ORIGINS=PAGE_ORIGIN, MAX_PENDING_UPLOADS=1_000_000
+        POOL, resources, CORS_ALLOW_ORIGINS=PAGE_ORIGIN, MAX_PENDING_UPLOADS=1000
     )
     clients = AwsClients(REGION)
     app = build_app(settings, JwksServer(), clients)
@@ -91,40 +96,19 @@ def api(_moto: None) -> Iterator[Api]:
     claims = forge.claims()
     asset = new_upload(str(uuid.uuid4()), claims["sub"], ImageType.PNG, datetime.now(UTC), 300)
     AssetRepository(clients.dynamodb, resources.table).create(asset)
-    port = free_port()
-    # The local stack's uvicorn settings (local_stack.child): no proxy headers, no server header.
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            lifespan="off",
-            proxy_headers=False,
-            server_header=False,
-            log_level="critical",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "uvicorn stopped while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
+    album = new_album(str(uuid.uuid4()), claims["sub"], "An album", datetime.now(UTC))
+    AlbumRepository(clients.dynamodb, resources.table).create(album, limit=1000)
+    with serving(app) as base_url:
         yield Api(
             app=app,
             handler=LambdaAdapter(app, lifespan="off"),
             resources=resources,
             token=forge.sign(claims),
             asset_id=asset.asset_id,
-            port=port,
+            album_id=album.album_id,
+            port=int(base_url.rsplit(":", 1)[1]),
             clients=clients,
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture

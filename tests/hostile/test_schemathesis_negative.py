@@ -28,7 +28,13 @@ OPERATIONS = [
     ("POST", "/assets"),
     ("GET", "/assets"),
     ("GET", "/assets/{assetId}"),
+    ("PATCH", "/assets/{assetId}"),
     ("DELETE", "/assets/{assetId}"),
+    ("POST", "/albums"),
+    ("GET", "/albums"),
+    ("GET", "/albums/{albumId}"),
+    ("PATCH", "/albums/{albumId}"),
+    ("DELETE", "/albums/{albumId}"),
 ]
 
 

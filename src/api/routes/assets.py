@@ -1,42 +1,31 @@
-"""The asset routes: start an upload, read its status, list and delete the caller's assets."""
+"""The asset routes: start an upload, read its status, list, change and delete the caller's assets."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import CurrentUser, ServiceDep, run_blocking
+from api.routes.common import CursorParam, LimitParam, errors
 from api.schemas import (
     AssetListResponse,
     AssetResponse,
     AssetView,
     CreateUploadRequest,
     CreateUploadResponse,
-    ErrorBody,
+    UpdateAssetRequest,
     UploadForm,
     VariantView,
 )
 from api.service import AssetService
-from assets.model import VARIANT_CONTENT_TYPE, Asset, AssetStatus
+from assets.model import ID_PATTERN, VARIANT_CONTENT_TYPE, Asset, AssetStatus, RejectionReason
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
 AssetIdParam = Annotated[
     str, Path(alias="assetId", description="The `assetId` returned by `POST /assets`.")
 ]
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        400: "The request is malformed (the body, a parameter or the cursor).",
-        401: "No valid Cognito bearer token.",
-        404: "No such asset for this caller (unknown, malformed, or another user's id).",
-        413: "The request body is too large.",
-        429: "Too many uploads in progress for this user.",
-        503: "AWS is throttling or unavailable; retry with backoff. Nothing was half-written.",
-    }
-    return {code: {"model": ErrorBody, "description": descriptions[code]} for code in codes}
 
 
 def asset_view(service: AssetService, asset: Asset) -> AssetView:
@@ -67,8 +56,18 @@ def asset_view(service: AssetService, asset: Asset) -> AssetView:
         else None,
         placeholder=asset.placeholder if ready else None,
         error=asset.error if rejected else None,
-        error_code=asset.error_code if rejected else None,
+        error_code=_reason(asset.error_code) if rejected else None,
+        file_name=asset.file_name,
+        title=asset.title,
+        description=asset.description,
+        album_id=asset.album_id,
     )
+
+
+def _reason(code: str | None) -> RejectionReason | None:
+    # A code this build does not know (a newer worker's) is left out rather than failing the read.
+    known = {reason.value for reason in RejectionReason}
+    return RejectionReason(code) if code is not None and code in known else None
 
 
 @router.post(
@@ -77,7 +76,7 @@ def asset_view(service: AssetService, asset: Asset) -> AssetView:
     response_model=CreateUploadResponse,
     response_model_exclude_none=True,
     summary="Start an upload",
-    responses=_errors(400, 401, 413, 429, 503),
+    responses=errors(400, 401, 404, 413, 429, 503),
 )
 async def create_upload(
     body: CreateUploadRequest,
@@ -86,8 +85,15 @@ async def create_upload(
     request: Request,
     response: Response,
 ) -> CreateUploadResponse:
-    """Record a new asset and return the signed form that uploads its bytes straight to S3."""
-    started = await run_blocking(request, service.start_upload, user.sub, body.content_type)
+    """Record a new asset and return the signed form that uploads its bytes straight to S3.
+
+    `fileName`, `title` and `description` are kept for display; `albumId` puts the asset in one of
+    the caller's albums (404 for any other id). The form allows exactly one object, at a key the
+    server chooses.
+    """
+    started = await run_blocking(
+        request, service.start_upload, user.sub, body.content_type, body.details()
+    )
     asset_id = started.asset.asset_id
     request.state.asset_id = asset_id
     response.headers["Location"] = f"/assets/{asset_id}"
@@ -105,24 +111,25 @@ async def create_upload(
     response_model=AssetListResponse,
     response_model_exclude_none=True,
     summary="List my assets",
-    responses=_errors(400, 401, 503),
+    responses=errors(400, 401, 404, 503),
 )
 async def list_assets(
     request: Request,
     user: CurrentUser,
     service: ServiceDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
-    cursor: Annotated[
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
+    album_id: Annotated[
         str | None,
         Query(
-            max_length=512,
-            pattern=r"^[A-Za-z0-9_-]+$",
-            description="`nextCursor` of the previous page, as given (opaque).",
+            alias="albumId",
+            pattern=ID_PATTERN,
+            description="Only the assets in this album of the caller's (404 for any other).",
         ),
     ] = None,
 ) -> AssetListResponse:
-    """The caller's assets, newest first."""
-    listing = await run_blocking(request, service.list, user.sub, limit, cursor)
+    """The caller's assets, newest first; with `albumId`, only those in that album."""
+    listing = await run_blocking(request, service.list, user.sub, limit, cursor, album_id)
     return AssetListResponse(
         assets=[asset_view(service, asset) for asset in listing.assets],
         next_cursor=listing.next_cursor,
@@ -134,7 +141,7 @@ async def list_assets(
     response_model=AssetResponse,
     response_model_exclude_none=True,
     summary="Get an asset's status",
-    responses=_errors(401, 404, 503),
+    responses=errors(401, 404, 503),
 )
 async def get_asset(
     asset_id: AssetIdParam, request: Request, user: CurrentUser, service: ServiceDep
@@ -144,12 +151,32 @@ async def get_asset(
     return AssetResponse(asset=asset_view(service, asset))
 
 
+@router.patch(
+    "/{assetId}",
+    response_model=AssetResponse,
+    response_model_exclude_none=True,
+    summary="Change an asset's title, description or album",
+    responses=errors(400, 401, 404, 413, 503),
+)
+async def update_asset(
+    asset_id: AssetIdParam,
+    body: UpdateAssetRequest,
+    request: Request,
+    user: CurrentUser,
+    service: ServiceDep,
+) -> AssetResponse:
+    """Set any of `title`, `description`, `albumId`; `null` clears. 404 for anyone but the owner,
+    and for an `albumId` that is not one of the caller's albums (nothing is changed then)."""
+    asset = await run_blocking(request, service.update, user.sub, asset_id, body.changes())
+    return AssetResponse(asset=asset_view(service, asset))
+
+
 @router.delete(
     "/{assetId}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Delete an asset",
-    responses=_errors(401, 404, 503),
+    responses=errors(401, 404, 503),
 )
 async def delete_asset(
     asset_id: AssetIdParam, request: Request, user: CurrentUser, service: ServiceDep

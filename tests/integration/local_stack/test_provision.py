@@ -10,11 +10,12 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from assets.model import OWNER_INDEX_NAME
+from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME
 from local_stack.aws import MotoClients
-from local_stack.blueprint import Blueprint
+from local_stack.blueprint import Blueprint, derive_blueprint
 from local_stack.provision import Provisioned, create_user, generate_password, provision
 from local_stack.state import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from local_stack.template import load_template
 from testbed.moto_server import MotoServer
 
 ASSET_ID = "6f1c2b9e-4c3d-4b8a-9f1e-2d3c4b5a6f70"
@@ -42,6 +43,23 @@ def test_the_table_has_the_templates_keys_index_and_ttl(
         "TimeToLiveDescription"
     ]
     assert (ttl["AttributeName"], ttl["TimeToLiveStatus"]) == ("expiresAt", "ENABLED")
+
+
+def test_the_real_templates_table_is_provisioned_with_both_indexes(clients: MotoClients) -> None:
+    # What `make dev` builds: the album queries need the collection index as the template has it.
+    provisioned = provision(clients, derive_blueprint(load_template()), visibility_timeout=30)
+    table = clients.dynamodb.describe_table(TableName=provisioned.table_name)["Table"]
+    indexes = {index["IndexName"]: index["KeySchema"] for index in table["GlobalSecondaryIndexes"]}
+    assert indexes == {
+        OWNER_INDEX_NAME: [
+            {"AttributeName": "ownerId", "KeyType": "HASH"},
+            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+        ],
+        COLLECTION_INDEX_NAME: [
+            {"AttributeName": "collection", "KeyType": "HASH"},
+            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+        ],
+    }
 
 
 def test_the_bucket_is_versioned_private_and_notifies_the_queue_of_uploads(

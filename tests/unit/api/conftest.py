@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -17,9 +20,14 @@ from moto import mock_aws
 from api.app import create_app
 from api.security import CognitoTokenVerifier, JwksCache
 from assets.aws import AwsClients
-from assets.settings import ApiSettings
-from testbed.aws import create_asset_bucket, create_assets_table
+from assets.model import ImageType, source_key
+from assets.settings import ApiSettings, WorkerSettings
+from testbed.aws import asset_records, create_asset_bucket, create_assets_table
 from testbed.tokens import TokenForge, moto_public_jwks
+from tests.unit.worker import corpus
+from worker.events import ObjectEvent
+from worker.processing import Outcome, process_object
+from worker.runtime import build_worker
 
 REGION = "us-east-1"
 BASE_URL = "https://cdn.example.test/assets"
@@ -199,3 +207,59 @@ def app(settings: ApiSettings, jwks_server: JwksServer, clients: AwsClients) -> 
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+def png_bytes() -> bytes:
+    """A small valid PNG, as a browser would upload it."""
+    return corpus.encode(corpus.pattern(8, 8), "PNG")
+
+
+def run_worker(
+    clients: AwsClients,
+    resources: Resources,
+    asset_id: str,
+    *,
+    data: bytes | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Outcome:
+    """The browser's upload of `asset_id`'s bytes, then the worker deciding it, as deployed."""
+    key = source_key(asset_id, ImageType.PNG)
+    clients.s3.put_object(Bucket=resources.bucket, Key=key, Body=data or png_bytes())
+    settings = WorkerSettings(
+        AWS_REGION=REGION, ASSETS_TABLE_NAME=resources.table, ASSET_BUCKET_NAME=resources.bucket
+    )
+    worker = build_worker(settings, clients)
+    if clock is not None:
+        worker = dataclasses.replace(worker, clock=clock)
+    event = ObjectEvent("ObjectCreated:Post", resources.bucket, key)
+    return process_object(event, worker).outcome
+
+
+def scan(resources: Resources, dynamodb: Any = None) -> list[dict[str, Any]]:
+    """Every item of the table (a test's look at it; the product never scans)."""
+    items: list[dict[str, Any]] = []
+    dynamodb = dynamodb or boto3.client("dynamodb", region_name=REGION)
+    for page in dynamodb.get_paginator("scan").paginate(TableName=resources.table):
+        items.extend(page["Items"])
+    return items
+
+
+def album_counts(resources: Resources, dynamodb: Any = None) -> dict[str, tuple[int, int]]:
+    """Each album's stored `assetCount`, beside the ready assets that name it: always equal."""
+    items = scan(resources, dynamodb)
+    albums = {
+        item["albumId"]["S"]: int(item["assetCount"]["N"])
+        for item in items
+        if item["assetId"]["S"].startswith("album#")
+    }
+    ready = Counter(
+        item["albumId"]["S"]
+        for item in asset_records(items)
+        if item["status"]["S"] == "ready" and "albumId" in item
+    )
+    return {album_id: (count, ready[album_id]) for album_id, count in albums.items()}
+
+
+def assert_counts_right(resources: Resources, dynamodb: Any = None) -> None:
+    for album_id, (stored, actual) in album_counts(resources, dynamodb).items():
+        assert stored == actual, f"album {album_id} counts {stored}, holds {actual} ready"

@@ -11,6 +11,8 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from fastapi.testclient import TestClient
 
 from assets.aws import AwsClients
+from assets.pending import PendingUploads
+from testbed.aws import asset_records
 from tests.unit.api.conftest import (
     REGION,
     JwksServer,
@@ -90,10 +92,18 @@ def faulty(
 
 
 def _items(resources: Resources) -> list[dict[str, Any]]:
+    """The asset records stored (the table's other items are albums and per-user tallies)."""
     items: list[dict[str, Any]] = boto3.client("dynamodb", region_name=REGION).scan(
         TableName=resources.table
     )["Items"]
-    return items
+    return asset_records(items)
+
+
+def _held_slots(resources: Resources, user: User) -> dict[str, int]:
+    """The user's open-form slots (assets.pending)."""
+    return PendingUploads(boto3.client("dynamodb", region_name=REGION), resources.table).held(
+        user.sub
+    )
 
 
 def _assert_503(response: Any) -> None:
@@ -106,7 +116,7 @@ def _assert_503(response: Any) -> None:
 
 
 @pytest.mark.parametrize("fault", TRANSIENT)
-@pytest.mark.parametrize("operation", ["Query", "PutItem"])
+@pytest.mark.parametrize("operation", ["UpdateItem", "PutItem"])  # the form's slot, the record
 def test_create_fails_whole(
     faulty: tuple[TestClient, Faults], alice: User, aws: Resources, fault: str, operation: str
 ) -> None:
@@ -115,6 +125,7 @@ def test_create_fails_whole(
     response = client.post("/assets", json={"contentType": "image/png"}, headers=alice.auth())
     _assert_503(response)
     assert _items(aws) == []
+    assert _held_slots(aws, alice) == {}
     faults.clear()
     assert (
         client.post("/assets", json={"contentType": "image/png"}, headers=alice.auth()).status_code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assets.model import OWNER_INDEX_NAME, SOURCE_PREFIX
+from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, SOURCE_PREFIX
 from assets.settings import ApiSettings, WorkerSettings
 from local_stack.blueprint import Blueprint, derive_blueprint
 from local_stack.environment import (
@@ -36,7 +36,8 @@ def blueprint() -> Blueprint:
 def test_the_real_template_has_every_shape_the_local_stack_copies(blueprint: Blueprint) -> None:
     assert {"AttributeName": "assetId", "KeyType": "HASH"} in blueprint.table.key_schema
     assert [index["IndexName"] for index in blueprint.table.global_secondary_indexes] == [
-        OWNER_INDEX_NAME
+        OWNER_INDEX_NAME,
+        COLLECTION_INDEX_NAME,
     ]
     assert blueprint.table.ttl_attribute == "expiresAt"
     assert blueprint.bucket.versioned

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 from fastapi.middleware.cors import CORSMiddleware
+from moto import mock_aws
 
 from api.app import create_app
-from assets.model import OWNER_INDEX_NAME, PROCESSED_PREFIX, SOURCE_PREFIX
+from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, PROCESSED_PREFIX, SOURCE_PREFIX
 from assets.settings import ApiSettings, load_settings
 from local_stack.blueprint import derive_blueprint
+from testbed.aws import create_assets_table
 from tests.unit.template.cfn import (
     PREVIEW,
     PRODUCTION,
@@ -117,19 +120,48 @@ def test_asset_bucket_cors_allows_only_browser_form_posts() -> None:
 def test_assets_table_matches_the_repository() -> None:
     props = properties("AssetsTable")
     assert props["KeySchema"] == [{"AttributeName": "assetId", "KeyType": "HASH"}]
-    (index,) = props["GlobalSecondaryIndexes"]
+    index, collections = props["GlobalSecondaryIndexes"]
     assert index["IndexName"] == OWNER_INDEX_NAME
     assert index["KeySchema"] == [
         {"AttributeName": "ownerId", "KeyType": "HASH"},
         {"AttributeName": "createdAt", "KeyType": "RANGE"},
     ]
     assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert collections["IndexName"] == COLLECTION_INDEX_NAME
+    assert collections["KeySchema"] == [
+        {"AttributeName": "collection", "KeyType": "HASH"},
+        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+    ]
+    assert collections["Projection"] == {"ProjectionType": "ALL"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["SSESpecification"]["SSEEnabled"] is True
     defined = {item["AttributeName"] for item in props["AttributeDefinitions"]}
-    keys = {k["AttributeName"] for k in props["KeySchema"] + index["KeySchema"]}
+    keys = {
+        k["AttributeName"]
+        for k in props["KeySchema"] + index["KeySchema"] + collections["KeySchema"]
+    }
     assert defined == keys, "every key attribute is defined and nothing else"
+
+
+def test_the_test_tables_are_shaped_as_the_template_declares() -> None:
+    # testbed builds the table every moto test uses: it must be the deployed one.
+    props = properties("AssetsTable")
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_assets_table(dynamodb, "shape")
+        table = dynamodb.describe_table(TableName="shape")["Table"]
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(
+        props["AttributeDefinitions"], key=str
+    )
+    assert table["KeySchema"] == props["KeySchema"]
+    assert [
+        (index["IndexName"], index["KeySchema"], index["Projection"])
+        for index in table["GlobalSecondaryIndexes"]
+    ] == [
+        (index["IndexName"], index["KeySchema"], index["Projection"])
+        for index in props["GlobalSecondaryIndexes"]
+    ]
 
 
 # --- retention -------------------------------------------------------------------------------
@@ -253,7 +285,13 @@ def test_every_route_but_health_requires_a_cognito_jwt() -> None:
         "POST /assets": "CognitoAuthorizer",
         "GET /assets": "CognitoAuthorizer",
         "GET /assets/{assetId}": "CognitoAuthorizer",
+        "PATCH /assets/{assetId}": "CognitoAuthorizer",
         "DELETE /assets/{assetId}": "CognitoAuthorizer",
+        "POST /albums": "CognitoAuthorizer",
+        "GET /albums": "CognitoAuthorizer",
+        "GET /albums/{albumId}": "CognitoAuthorizer",
+        "PATCH /albums/{albumId}": "CognitoAuthorizer",
+        "DELETE /albums/{albumId}": "CognitoAuthorizer",
         "GET /health": "NONE",
     }
 
@@ -263,7 +301,7 @@ def test_api_cors_names_the_distribution_and_throttles() -> None:
     origins = PREVIEW.resolve(api["CorsConfiguration"]["AllowOrigins"])
     assert origins == [{"Fn::Sub": "https://${Distribution.DomainName}"}]
     assert api["CorsConfiguration"]["AllowCredentials"] is False
-    assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "POST", "DELETE"}
+    assert set(api["CorsConfiguration"]["AllowMethods"]) == {"GET", "POST", "PATCH", "DELETE"}
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
     assert (
         api["RouteSettings"]["POST /assets"]["ThrottlingRateLimit"]
@@ -381,6 +419,12 @@ def test_api_role_is_exactly_the_shared_contract() -> None:
         ("dynamodb:GetItem", "AssetsTable"),
         ("dynamodb:DeleteItem", "AssetsTable"),
         ("dynamodb:Query", f"AssetsTable/index/{OWNER_INDEX_NAME}"),
+        # Albums and PATCH: moves and counts are transactions, whose parts are these actions;
+        # a page of assets reads the albums it names in one batch.
+        ("dynamodb:UpdateItem", "AssetsTable"),
+        ("dynamodb:ConditionCheckItem", "AssetsTable"),
+        ("dynamodb:BatchGetItem", "AssetsTable"),
+        ("dynamodb:Query", f"AssetsTable/index/{COLLECTION_INDEX_NAME}"),
         ("s3:PutObject", _ORIGINALS),
         ("s3:DeleteObject", _ORIGINALS),
         ("s3:DeleteObject", _PROCESSED),

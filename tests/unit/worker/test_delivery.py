@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from collections.abc import Callable
@@ -17,10 +16,10 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from botocore.exceptions import ClientError, ReadTimeoutError
-from moto.dynamodb.models import DynamoDBBackend
 
 from assets.aws import AwsClients
 from assets.model import AssetStatus, ImageType
+from testbed.aws import make_dynamodb_atomic
 from tests.unit.worker import corpus
 from tests.unit.worker.harness import (
     BUCKET,
@@ -71,15 +70,7 @@ def ready(harness: Harness, upload: StoredUpload) -> bool:
 @pytest.fixture
 def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each moto DynamoDB write applied atomically, as DynamoDB applies a conditional write."""
-    lock = threading.RLock()
-    for name in ("put_item", "get_item", "update_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    make_dynamodb_atomic(monkeypatch)
 
 
 def test_the_same_message_twice_has_one_effect(
