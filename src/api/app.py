@@ -28,6 +28,10 @@ Signed-in users upload PNG and JPEG images straight to a private S3 bucket.
    file last, as the `file` field.
 3. Poll `GET /assets/{assetId}` until `ready` (with the CDN `url`) or `rejected` (with `error`).
 
+Image URLs are CloudFront signed URLs for the owner (unless the deployment serves them publicly),
+valid until `urlExpiresAt`: a client refreshes a URL by reading the asset (or the list) again, and
+never builds, edits or stores one.
+
 Every route but `/health` needs a Cognito ID or access token: `Authorization: Bearer <token>`.
 Errors are always JSON: `{"error": "<message>", "code": "<stable code>"}`.
 """

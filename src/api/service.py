@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from assets.aws import AwsClients
+from assets.cdn import AssetCdn, SecretSigningKey, UrlSigner
 from assets.errors import AssetNotFound, InvalidCursor, TooManyPendingUploads
 from assets.model import Asset, AssetStatus, ImageType, is_asset_id, isoformat, new_upload
 from assets.repository import AssetRepository, PageStart
 from assets.settings import ApiSettings
-from assets.storage import AssetBucket, AssetUrls, SignedForm
+from assets.storage import AssetBucket, AssetUrls, DeliveredUrl, SignedForm
 
 _TIMESTAMP = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\Z")
 
@@ -57,7 +58,12 @@ class AssetService:
         self._clients = clients
         self._clock = clock
         self._new_id = new_id
-        self._urls = AssetUrls(settings.ASSET_BASE_URL)
+        self._urls = AssetUrls(
+            settings.ASSET_BASE_URL,
+            signer=url_signer(settings, clients),
+            ttl_seconds=settings.SIGNED_URL_TTL_SECONDS,
+        )
+        self._cdn = AssetCdn(lambda: clients.cloudfront, settings.CDN_DISTRIBUTION_ID)
 
     @cached_property
     def repository(self) -> AssetRepository:
@@ -107,19 +113,34 @@ class AssetService:
         )
 
     def delete(self, owner_id: str, asset_id: str) -> None:
-        """Remove the caller's asset: its objects first, then the record, so a retry can finish."""
+        """Remove the caller's asset: its objects, then the CDN's copies, then the record.
+
+        In that order a failure at any step leaves the record, so the client's retry finishes
+        the job; and the CDN is invalidated only once the bucket can no longer refill it.
+        """
         asset = self.get(owner_id, asset_id)
         self.bucket.delete_asset(asset.asset_id, asset.image_type)
+        if asset.status in (AssetStatus.READY, AssetStatus.PROCESSING):
+            # Only these can have published anything (a rejected upload never does).
+            self._cdn.invalidate_asset(asset.asset_id)
         self.repository.delete(asset_id, owner_id)
 
-    def public_url(self, asset: Asset) -> str | None:
-        """The CDN URL of a ready asset."""
+    def delivered_url(self, asset: Asset, now: datetime) -> DeliveredUrl | None:
+        """Where the owner loads a ready asset from, as of `now`: signed unless delivery is public."""
         if asset.status is not AssetStatus.READY:
             return None
-        return self._urls.url_for(asset.processed_key)
+        return self._urls.url_for(asset.processed_key, now)
 
     def now(self) -> datetime:
         return self._clock()
+
+
+def url_signer(settings: ApiSettings, clients: AwsClients) -> UrlSigner | None:
+    """The signer for `signed` delivery, its key read from the secret on the first URL."""
+    if settings.ASSET_DELIVERY != "signed":
+        return None
+    key = SecretSigningKey(lambda: clients.secretsmanager, settings.CLOUDFRONT_KEY_SECRET_ARN)
+    return UrlSigner(settings.CLOUDFRONT_KEY_PAIR_ID, key)
 
 
 def encode_cursor(start: PageStart) -> str:

@@ -39,16 +39,20 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def asset_view(service: AssetService, asset: Asset) -> AssetView:
-    current = asset.status_at(service.now())
+    """What the owner sees of an asset. May sign a URL (and, once per process, read the key)."""
+    now = service.now()
+    current = asset.status_at(now)
     ready = current is AssetStatus.READY
     rejected = current is AssetStatus.REJECTED
+    delivered = service.delivered_url(asset, now)
     return AssetView(
         asset_id=asset.asset_id,
         status=current,
         content_type=asset.image_type,
         created_at=asset.created_at,
         updated_at=asset.updated_at,
-        url=service.public_url(asset),
+        url=delivered.url if delivered else None,
+        url_expires_at=delivered.expires_at if delivered else None,
         width=asset.width if ready else None,
         height=asset.height if ready else None,
         bytes=asset.bytes if ready else None,
@@ -108,7 +112,13 @@ async def list_assets(
     ] = None,
 ) -> AssetListResponse:
     """The caller's assets, newest first."""
-    listing = await run_blocking(request, service.list, user.sub, limit, cursor)
+    return await run_blocking(request, _listing, service, user.sub, limit, cursor)
+
+
+def _listing(
+    service: AssetService, owner_id: str, limit: int, cursor: str | None
+) -> AssetListResponse:
+    listing = service.list(owner_id, limit, cursor)
     return AssetListResponse(
         assets=[asset_view(service, asset) for asset in listing.assets],
         next_cursor=listing.next_cursor,
@@ -126,8 +136,12 @@ async def get_asset(
     asset_id: AssetIdParam, request: Request, user: CurrentUser, service: ServiceDep
 ) -> AssetResponse:
     """The status of one of the caller's assets, with its CDN URL once `ready`."""
-    asset = await run_blocking(request, service.get, user.sub, asset_id)
-    return AssetResponse(asset=asset_view(service, asset))
+    return await run_blocking(request, _one, service, user.sub, asset_id)
+
+
+def _one(service: AssetService, owner_id: str, asset_id: str) -> AssetResponse:
+    # Signing may read the key's secret (once per process): blocking, like the read.
+    return AssetResponse(asset=asset_view(service, service.get(owner_id, asset_id)))
 
 
 @router.delete(

@@ -52,6 +52,7 @@ def stack() -> Iterator[Stack]:
             COGNITO_USER_POOL_ID=pool_id,
             COGNITO_CLIENT_ID=(client_id,),
             COGNITO_JWKS_URL=f"{endpoint}/{pool_id}/.well-known/jwks.json",
+            ASSET_DELIVERY="public",
         )
         yield Stack(endpoint, pool_id, client_id, settings)
 
