@@ -70,6 +70,12 @@ FUNCTIONS: Mapping[str, FunctionBundle] = {
         packages=("worker", "assets"),
         forbidden=("api", "local_stack", "fastapi", "starlette", "mangum", "jose", "moto"),
     ),
+    # The custom resource that makes the CloudFront signing key: runs once per deploy.
+    "SigningKeyFunction": FunctionBundle(
+        requirements="requirements-signing-key",
+        packages=("signing_key",),
+        forbidden=("api", "worker", "assets", "local_stack", "fastapi", "PIL", "jose", "moto"),
+    ),
 }
 
 

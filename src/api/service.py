@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
+from api.signing import RsaSha1Signer
 from assets.aws import AwsClients
-from assets.cdn import AssetCdn, SecretSigningKey, UrlSigner
+from assets.cdn import AssetCdn, SigningKeySecret, UrlSigner
 from assets.errors import AssetNotFound, InvalidCursor, TooManyPendingUploads
 from assets.model import Asset, AssetStatus, ImageType, is_asset_id, isoformat, new_upload
 from assets.repository import AssetRepository, PageStart
@@ -139,8 +140,8 @@ def url_signer(settings: ApiSettings, clients: AwsClients) -> UrlSigner | None:
     """The signer for `signed` delivery, its key read from the secret on the first URL."""
     if settings.ASSET_DELIVERY != "signed":
         return None
-    key = SecretSigningKey(lambda: clients.secretsmanager, settings.CLOUDFRONT_KEY_SECRET_ARN)
-    return UrlSigner(settings.CLOUDFRONT_KEY_PAIR_ID, key)
+    secret = SigningKeySecret(lambda: clients.secretsmanager, settings.CLOUDFRONT_KEY_SECRET_ARN)
+    return UrlSigner(settings.CLOUDFRONT_KEY_PAIR_ID, RsaSha1Signer(secret.read))
 
 
 def encode_cursor(start: PageStart) -> str:

@@ -2,21 +2,20 @@
 
 A signed URL is CloudFront's canned policy for exactly one URL and one expiry, signed with the
 private key whose public half is in the distribution's trusted key group. The private key lives
-in a secret; `SecretSigningKey` reads it once per process, on the first URL it signs.
+in a secret (`SigningKeySecret`). The RSA step itself is given to `UrlSigner` as a function, as
+botocore's `CloudFrontSigner` takes it: the API brings it (`api.signing`, with `cryptography`),
+so the worker, which shares this package but signs nothing, does not bundle an RSA library.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
-import threading
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from assets.aws import translate_aws_errors
 
@@ -28,8 +27,6 @@ CDN_ASSETS_PATH = "/assets/"
 """The distribution's behaviour for published keys: `/assets/<name>` is `processed/assets/<name>`."""
 SIGNED_URL_PARAMETERS = ("Expires", "Signature", "Key-Pair-Id")
 """The query parameters of a canned-policy signed URL, in the order CloudFront documents them."""
-KEY_SIZE = 2048
-"""CloudFront accepts RSA keys of exactly this size for signed URLs."""
 
 _TO_CLOUDFRONT = bytes.maketrans(b"+=/", b"-_~")
 _FROM_CLOUDFRONT = bytes.maketrans(b"-_~", b"+=/")
@@ -64,37 +61,15 @@ def cloudfront_b64decode(text: str) -> bytes:
         raise ValueError("not CloudFront base64") from error
 
 
-def load_signing_key(pem: str) -> rsa.RSAPrivateKey:
-    """An unencrypted PEM private key, refused unless it is the RSA 2048 CloudFront needs."""
-    try:
-        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
-    except (ValueError, TypeError, UnicodeEncodeError):
-        # Never the key material in a message or a log line.
-        raise SigningKeyUnavailable("the signing key is not a PEM private key") from None
-    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != KEY_SIZE:
-        raise SigningKeyUnavailable(f"the signing key must be RSA {KEY_SIZE}")
-    return key
-
-
-class SecretSigningKey:
-    """The private key in a Secrets Manager secret, read once per process on first use."""
+class SigningKeySecret:
+    """The secret that holds the PEM private key; the caller reads it once and keeps the key."""
 
     def __init__(self, client: Callable[[], SecretsManagerClient], secret_id: str) -> None:
         self._client = client
         self._secret_id = secret_id
-        self._key: rsa.RSAPrivateKey | None = None
-        self._lock = threading.Lock()
 
-    def __call__(self) -> rsa.RSAPrivateKey:
-        key = self._key
-        if key is None:
-            with self._lock:
-                key = self._key
-                if key is None:
-                    key = self._key = self._read()
-        return key
-
-    def _read(self) -> rsa.RSAPrivateKey:
+    def read(self) -> str:
+        """The PEM; `StorageUnavailable` when AWS is, `SigningKeyUnavailable` for anything else."""
         try:
             with translate_aws_errors():
                 secret = self._client().get_secret_value(SecretId=self._secret_id)
@@ -105,15 +80,18 @@ class SecretSigningKey:
         pem = secret.get("SecretString")
         if not pem:
             raise SigningKeyUnavailable("the signing key's secret holds no string")
-        return load_signing_key(pem)
+        return pem
 
 
 class UrlSigner:
-    """Signs URLs for one CloudFront key pair with a canned policy, as CloudFront verifies them."""
+    """Signs URLs for one CloudFront key pair with a canned policy, as CloudFront verifies them.
 
-    def __init__(self, key_pair_id: str, private_key: Callable[[], rsa.RSAPrivateKey]) -> None:
+    `rsa_signer` signs a message with the pair's private key, RSA PKCS#1 v1.5 over SHA-1.
+    """
+
+    def __init__(self, key_pair_id: str, rsa_signer: Callable[[bytes], bytes]) -> None:
         self._key_pair_id = key_pair_id
-        self._private_key = private_key
+        self._rsa_signer = rsa_signer
 
     @property
     def key_pair_id(self) -> str:
@@ -121,11 +99,7 @@ class UrlSigner:
 
     def sign(self, url: str, expires: int) -> str:
         """`url` with `Expires`, `Signature` and `Key-Pair-Id`: valid until `expires` (epoch s)."""
-        signature = self._private_key().sign(
-            canned_policy(url, expires),
-            padding.PKCS1v15(),
-            hashes.SHA1(),  # noqa: S303 - CloudFront's signed URLs are RSA-SHA1, nothing else
-        )
+        signature = self._rsa_signer(canned_policy(url, expires))
         separator = "&" if "?" in url else "?"
         return (
             f"{url}{separator}Expires={expires}&Signature={cloudfront_b64encode(signature)}"

@@ -128,14 +128,21 @@ def run_api(args: argparse.Namespace) -> int:
 
 def run_web(args: argparse.Namespace) -> int:
     from assets.aws import AwsClients
+    from local_stack.cloudfront import SignedUrlVerifier
     from local_stack.web import create_web_app
 
     config = json.loads(args.config_json)
+    signed_urls = None
+    if args.asset_delivery == "signed":
+        if not (args.trusted_key_pair_id and args.trusted_public_key):
+            raise SystemExit("--asset-delivery signed needs --trusted-key-pair-id and its key")
+        signed_urls = SignedUrlVerifier.from_pem(args.trusted_key_pair_id, args.trusted_public_key)
     app = create_web_app(
         s3=AwsClients(args.region).s3,
         bucket=args.bucket,
         site_dir=Path(args.site_dir) if args.site_dir else None,
         config=config,
+        signed_urls=signed_urls,
     )
     return _run_uvicorn(app, args)
 
@@ -197,6 +204,11 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("--bucket", required=True)
     web.add_argument("--site-dir")
     web.add_argument("--config-json", required=True)
+    # Signed delivery: /assets/* needs a valid signature from this key pair (local_stack.cloudfront).
+    # The stack always says which; alone, the CDN serves plain URLs as it always did.
+    web.add_argument("--asset-delivery", choices=["signed", "public"], default="public")
+    web.add_argument("--trusted-key-pair-id")
+    web.add_argument("--trusted-public-key")
 
     worker = role("worker")
     worker.add_argument("--handler", required=True)

@@ -25,6 +25,7 @@ from local_stack.blueprint import (
     derive_blueprint,
 )
 from local_stack.cfn_template import TEMPLATE_PATH, load_template
+from local_stack.cloudfront import delivery_settings, web_delivery_arguments
 from local_stack.environment import (
     Timings,
     api_overrides,
@@ -167,6 +168,11 @@ class _Starter:
     def start(self) -> StackInfo:
         options = self._options
         blueprint = self._blueprint()
+        try:
+            # ASSET_DELIVERY / SIGNED_URL_TTL_SECONDS from `make dev`'s environment.
+            delivery = delivery_settings(os.environ)
+        except ValueError as error:
+            raise StackError(str(error)) from None
         self._refuse_second_stack()
         moto_bind = options.moto_bind or ("0.0.0.0" if options.for_sam else options.host)  # noqa: S104 - SAM mode is the opt-in
         listeners = self._bind(
@@ -237,6 +243,7 @@ class _Starter:
                 asset_base_url=cdn_url,
                 jwks_url=moto_url + jwks_path,
                 cors_origins=page_origins,
+                delivery=delivery,
             ),
         )
         if not options.for_sam:
@@ -249,12 +256,15 @@ class _Starter:
             api_url=api_url,
             moto_url=moto_url,
             cdn_url=cdn_url,
+            delivery_arguments=web_delivery_arguments(provisioned.signing_key, delivery),
         )
         for child in self._supervisor.children:
             child.wait_ready(START_TIMEOUT_SECONDS, self._interrupted)
 
         extra: dict[str, Any] = {
             "timings": timings.describe(),
+            "assetDelivery": api_env.get("ASSET_DELIVERY", ""),
+            "signedUrlTtlSeconds": api_env.get("SIGNED_URL_TTL_SECONDS", ""),
             "processes": {child.name: child.pid for child in self._supervisor.children},
         }
         if options.for_sam:
@@ -267,6 +277,7 @@ class _Starter:
                 cdn_url,
                 page_origins,
                 jwks_path,
+                delivery,
             )
             sam_env_path = options.state_dir / "sam-env.json"
             options.state_dir.mkdir(parents=True, exist_ok=True)
@@ -398,6 +409,7 @@ class _Starter:
         api_url: str,
         moto_url: str,
         cdn_url: str,
+        delivery_arguments: list[str],
     ) -> None:
         site_dir = self._options.site_dir
         if site_dir is not None and not site_dir.is_dir():
@@ -429,6 +441,7 @@ class _Starter:
                     "--config-json",
                     json.dumps(config),
                     *(["--site-dir", str(site_dir)] if site_dir else []),
+                    *delivery_arguments,
                     *(["--verbose"] if self._options.verbose else []),
                 ),
                 base_env,
@@ -445,6 +458,7 @@ class _Starter:
         cdn_url: str,
         page_origins: list[str],
         jwks_path: str,
+        delivery: dict[str, str],
     ) -> dict[str, dict[str, str]]:
         """`--env-vars` content: SAM only sets variables the template declares, so say which lack."""
         local_values = {
@@ -454,6 +468,7 @@ class _Starter:
                     asset_base_url=cdn_url,
                     jwks_url=container_endpoint + jwks_path,
                     cors_origins=page_origins,
+                    delivery=delivery,
                 ),
                 "AWS_ENDPOINT_URL": container_endpoint,
             },
@@ -500,7 +515,7 @@ class _Starter:
                 ("Page", info.pageUrl),
                 ("API", info.apiUrl),
                 ("API docs", str(info.docsUrl)),
-                ("CDN", f"{info.cdnUrl}/<assetId>.<png|jpg>"),
+                ("CDN", f"{info.cdnUrl}/<assetId>.<png|jpg>   {_delivery(info)}"),
                 ("AWS (moto)", f"{info.awsEndpointUrl}   region {info.region}"),
             ]
         rows += [
@@ -533,3 +548,12 @@ class _Starter:
             lines += ["", "Notes:"] + [f"  - {note}" for note in self.notes]
         lines.append("")
         return "\n".join(lines)
+
+
+def _delivery(info: StackInfo) -> str:
+    mode = info.extra.get("assetDelivery")
+    if mode == "public":
+        return "(public URLs)"
+    return (
+        f"(signed URLs, {info.extra.get('signedUrlTtlSeconds')} s; ASSET_DELIVERY=public for plain)"
+    )

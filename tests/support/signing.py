@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
@@ -47,14 +48,19 @@ def store_signing_key(
     return created["ARN"]
 
 
-def botocore_signer(key: rsa.RSAPrivateKey | None = None) -> CloudFrontSigner:
-    """botocore's own CloudFront signer: its policy, its encoding, its URL layout."""
+def rsa_signer(key: rsa.RSAPrivateKey | None = None) -> Callable[[bytes], bytes]:
+    """RSA PKCS#1 v1.5 over SHA-1 with the key, straight from `cryptography`."""
     chosen = key or signing_key()
 
-    def rsa_signer(message: bytes) -> bytes:
+    def sign(message: bytes) -> bytes:
         return chosen.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront's
 
-    return CloudFrontSigner(KEY_PAIR_ID, rsa_signer)
+    return sign
+
+
+def botocore_signer(key: rsa.RSAPrivateKey | None = None) -> CloudFrontSigner:
+    """botocore's own CloudFront signer: its policy, its encoding, its URL layout."""
+    return CloudFrontSigner(KEY_PAIR_ID, rsa_signer(key))
 
 
 def check_signed_url(url: str, key: rsa.RSAPrivateKey | None = None) -> tuple[str, datetime]:

@@ -14,11 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from api.signing import RsaSha1Signer
 from assets.aws import AwsClients
 from assets.cdn import (
     CDN_ASSETS_PATH,
     AssetCdn,
-    SecretSigningKey,
+    SigningKeySecret,
     SigningKeyUnavailable,
     UrlSigner,
     canned_policy,
@@ -33,7 +34,7 @@ from tests.support.signing import (
     botocore_signer,
     check_signed_url,
     private_pem,
-    signing_key,
+    rsa_signer,
     store_signing_key,
 )
 
@@ -45,14 +46,15 @@ WEAK_KEY = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noq
 
 
 class CountingKey:
-    """The session key, counting how often a URL is signed with it."""
+    """The session key's RSA step, counting how often a URL is signed with it."""
 
     def __init__(self) -> None:
         self.uses = 0
+        self._sign = rsa_signer()
 
-    def __call__(self) -> rsa.RSAPrivateKey:
+    def __call__(self, message: bytes) -> bytes:
         self.uses += 1
-        return signing_key()
+        return self._sign(message)
 
 
 def signed_urls(ttl: int = 3600) -> tuple[AssetUrls, CountingKey]:
@@ -100,7 +102,7 @@ def test_cloudfront_base64_refuses_what_it_never_makes(text: str) -> None:
 
 
 def test_a_url_with_a_query_keeps_it_and_signs_it() -> None:
-    signer = UrlSigner(KEY_PAIR_ID, signing_key)
+    signer = UrlSigner(KEY_PAIR_ID, rsa_signer())
     url = signer.sign(f"{BASE}/{ASSET_ID}.png?v=2", 1782040500)
     assert url.startswith(f"{BASE}/{ASSET_ID}.png?v=2&Expires=1782040500&Signature=")
     assert check_signed_url(url)[0] == f"{BASE}/{ASSET_ID}.png?v=2"
@@ -198,10 +200,8 @@ def test_the_key_is_read_from_its_secret_once_and_only_when_a_url_is_signed(
     # GIVEN the key in a secret, and a signer that reads it through the process's clients
     arn = store_signing_key(moto_clients.secretsmanager, "url-signing-key")
     reads = count_calls(moto_clients.secretsmanager, "GetSecretValue")
-    urls = AssetUrls(
-        BASE,
-        UrlSigner(KEY_PAIR_ID, SecretSigningKey(lambda: moto_clients.secretsmanager, arn)),
-    )
+    secret = SigningKeySecret(lambda: moto_clients.secretsmanager, arn)
+    urls = AssetUrls(BASE, UrlSigner(KEY_PAIR_ID, RsaSha1Signer(secret.read)))
     assert reads == []
     # WHEN URLs for many images and many windows are signed
     for i in range(50):
@@ -222,16 +222,17 @@ def test_a_secret_that_holds_no_usable_key_is_refused_without_showing_it(
     moto_clients: AwsClients, value: str, message: str
 ) -> None:
     arn = moto_clients.secretsmanager.create_secret(Name="bad-key", SecretString=value)["ARN"]
-    key = SecretSigningKey(lambda: moto_clients.secretsmanager, arn)
-    with pytest.raises(SigningKeyUnavailable, match=message) as raised:
-        key()
-    assert value not in str(raised.value)
+    signer = RsaSha1Signer(SigningKeySecret(lambda: moto_clients.secretsmanager, arn).read)
+    for _ in range(2):  # a failure is not remembered: each try reads again, and fails again
+        with pytest.raises(SigningKeyUnavailable, match=message) as raised:
+            signer(b"policy")
+        assert value not in str(raised.value)
 
 
 def test_a_missing_secret_is_a_clear_error(moto_clients: AwsClients) -> None:
-    key = SecretSigningKey(lambda: moto_clients.secretsmanager, "arn:aws:secretsmanager:x")
+    secret = SigningKeySecret(lambda: moto_clients.secretsmanager, "arn:aws:secretsmanager:x")
     with pytest.raises(SigningKeyUnavailable, match="cannot be read"):
-        key()
+        secret.read()
 
 
 # --- invalidation ----------------------------------------------------------------------------
