@@ -82,6 +82,8 @@ def _provision(endpoint: str) -> dict[str, str]:
         "COGNITO_USER_POOL_ID": pool,
         "COGNITO_CLIENT_ID": client,
         "COGNITO_JWKS_URL": f"{endpoint}/{pool}/.well-known/jwks.json",
+        # The asset read is still uploading, so no URL is signed either way.
+        "ASSET_DELIVERY": "public",
         "BENCH_TOKEN": tokens["IdToken"],
         "BENCH_ASSET_ID": asset_id,
     }

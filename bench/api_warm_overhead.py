@@ -117,6 +117,8 @@ def main() -> None:
             COGNITO_CLIENT_ID=("bench-client",),
             COGNITO_JWKS_URL="https://jwks.example.test/jwks.json",
             MAX_PENDING_UPLOADS=1000,
+            # These requests carry no image URL; signing has its own bench (signed_urls.py).
+            ASSET_DELIVERY="public",
         )
         forge = TokenForge(REGION, "us-east-1_bench", "bench-client")
         fetches = []

@@ -256,9 +256,12 @@ def check_cdn(info: StackInfo, outcome: Outcome, http: httpx.Client) -> None:
         )
         outcome.cdn_detail = f"{response.status_code} {kind} {decoded} {len(response.content)}"
     elif outcome.status == "rejected":
+        # No URL was ever issued: the plain one is refused unsigned (signed delivery, 403)
+        # or, with public delivery, is not there (404).
         url = f"{info.cdnUrl}/{outcome.asset_id}.{EXTENSIONS[outcome.content_type]}"
         response = http.get(url)
-        outcome.cdn_ok = response.status_code == 404
+        refused = 403 if info.extra.get("assetDelivery", "signed") == "signed" else 404
+        outcome.cdn_ok = response.status_code == refused
         outcome.cdn_detail = str(response.status_code)
 
 

@@ -79,6 +79,12 @@ FUNCTIONS: Mapping[str, FunctionBundle] = {
             "moto",
         ),
     ),
+    # The custom resource that makes the CloudFront signing key: runs once per deploy.
+    "SigningKeyFunction": FunctionBundle(
+        requirements="requirements-signing-key",
+        packages=("signing_key",),
+        forbidden=("api", "worker", "assets", "local_stack", "fastapi", "PIL", "jose", "moto"),
+    ),
 }
 
 

@@ -33,8 +33,8 @@ def stack_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "local_stack", *args]
 
 
-def clean_environment() -> dict[str, str]:
-    environment = dict(os.environ)
+def clean_environment(**extra: str) -> dict[str, str]:
+    environment = {**os.environ, **extra}
     environment["PYTHONPATH"] = os.pathsep.join(
         [str(PROJECT / "src"), environment.get("PYTHONPATH", "")]
     )
@@ -42,12 +42,14 @@ def clean_environment() -> dict[str, str]:
     return environment
 
 
-def start_stack(state_dir: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+def start_stack(
+    state_dir: Path, log: Path, *extra: str, environment: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as stream:
         return subprocess.Popen(
             stack_command("--free-ports", "--state-dir", str(state_dir), *extra),
             cwd=PROJECT,
-            env=clean_environment(),
+            env=clean_environment(**(environment or {})),
             stdout=stream,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -79,10 +81,15 @@ def stop_stack(process: subprocess.Popen[bytes], timeout: float = 30) -> None:
 
 
 @contextmanager
-def running_stack(state_dir: Path, *extra: str) -> Iterator[RunningStack]:
-    """A local stack on free ports for the length of the block, always stopped after it."""
+def running_stack(
+    state_dir: Path, *extra: str, environment: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """A local stack on free ports for the length of the block, always stopped after it.
+
+    `environment`: variables for `make dev`'s environment, e.g. ASSET_DELIVERY.
+    """
     log = state_dir / "stack.log"
-    process = start_stack(state_dir, log, *extra)
+    process = start_stack(state_dir, log, *extra, environment=environment)
     try:
         yield RunningStack(wait_for_stack(process, state_dir, log), process, log, state_dir)
     finally:

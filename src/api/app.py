@@ -33,6 +33,10 @@ the caller's albums (`/albums`; `GET /assets?albumId=` lists one). Text is NFC-n
 trimmed, must hold no control characters (newline and tab are allowed in `description`), and is
 stored and answered verbatim: markup is data.
 
+Image URLs are CloudFront signed URLs for the owner (unless the deployment serves them publicly),
+valid until `urlExpiresAt`: a client refreshes a URL by reading the asset (or the list) again, and
+never builds, edits or stores one.
+
 Every route but `/health` needs a Cognito ID or access token: `Authorization: Bearer <token>`.
 Errors are always JSON: `{"error": "<message>", "code": "<stable code>"}`. Anyone but the owner,
 and any unknown or malformed id, gets the same 404. Fields an answer leaves out are absent, never

@@ -18,6 +18,7 @@ _DOCUMENT_SETTINGS = {
     "ASSET_BASE_URL": "https://cdn.example.com/assets",
     "COGNITO_USER_POOL_ID": "us-east-1_example",
     "COGNITO_CLIENT_ID": "example",
+    "ASSET_DELIVERY": "public",
 }
 
 

@@ -236,7 +236,9 @@ class AssetView(ResponseModel):
                 "contentType": "image/png",
                 "createdAt": "2026-06-21T10:15:00.000Z",
                 "updatedAt": "2026-06-21T10:15:04.312Z",
-                "url": "https://d123.cloudfront.net/assets/307d0b55-05d1-4c0f-a0fb-4c3e1083e3df.png",
+                "url": "https://d123.cloudfront.net/assets/307d0b55-05d1-4c0f-a0fb-4c3e1083e3df.png"
+                "?Expires=1782040500&Signature=Tm9...0~&Key-Pair-Id=K2JCJMDEHXQW5F",
+                "urlExpiresAt": "2026-06-21T11:15:00Z",
                 "width": 1024,
                 "height": 768,
                 "bytes": 482113,
@@ -269,7 +271,20 @@ class AssetView(ResponseModel):
     content_type: ImageType
     created_at: str = Field(description="ISO 8601 UTC, millisecond precision.")
     updated_at: str
-    url: str | None = Field(default=None, description="The public CDN URL; only when `ready`.")
+    url: str | None = Field(
+        default=None,
+        description="Where to load the image from; only when `ready`. With signed delivery (the "
+        "default) a CloudFront signed URL for this image and its owner, valid until "
+        "`urlExpiresAt`; fetch the asset again for a fresh one. Use it as given: never build, "
+        "edit or store one.",
+    )
+    url_expires_at: datetime | None = Field(
+        default=None,
+        description="When `url` (and the first of the variants' URLs) stops working (ISO 8601 "
+        "UTC); only with signed URLs. Read the asset again before then for fresh ones; never "
+        "build or edit a URL. Reads within a few minutes return the same URLs, so a browser's "
+        "cache keeps working.",
+    )
     width: int | None = Field(default=None, description="Pixels; only when `ready`.")
     height: int | None = Field(default=None, description="Pixels; only when `ready`.")
     bytes: int | None = Field(default=None, description="Published size; only when `ready`.")

@@ -20,8 +20,10 @@ from functools import cached_property
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from api.signing import RsaSha1Signer
 from assets.albums import AlbumRepository
 from assets.aws import AwsClients
+from assets.cdn import AssetCdn, SigningKeySecret, UrlSigner
 from assets.errors import AlbumNotFound, AssetError, AssetNotFound, InvalidCursor
 from assets.model import (
     Album,
@@ -38,7 +40,7 @@ from assets.model import (
 )
 from assets.repository import AssetRepository, PageStart
 from assets.settings import ApiSettings
-from assets.storage import AssetBucket, AssetUrls, SignedForm
+from assets.storage import AssetBucket, AssetUrls, DeliveredUrl, SignedForm
 
 ALBUM_UNASSIGN_BATCH = 25
 """Assets a `DELETE /albums/{id}` unassigns itself; reads treat the rest as unassigned."""
@@ -87,7 +89,12 @@ class AssetService:
         self._clients = clients
         self._clock = clock
         self._new_id = new_id
-        self._urls = AssetUrls(settings.ASSET_BASE_URL)
+        self._urls = AssetUrls(
+            settings.ASSET_BASE_URL,
+            signer=url_signer(settings, clients),
+            ttl_seconds=settings.SIGNED_URL_TTL_SECONDS,
+        )
+        self._cdn = AssetCdn(lambda: clients.cloudfront, settings.CDN_DISTRIBUTION_ID)
 
     @cached_property
     def repository(self) -> AssetRepository:
@@ -166,9 +173,16 @@ class AssetService:
         return asset
 
     def delete(self, owner_id: str, asset_id: str) -> None:
-        """Remove the caller's asset: its objects first, then the record, so a retry can finish."""
+        """Remove the caller's asset: its objects, then the CDN's copies, then the record.
+
+        In that order a failure at any step leaves the record, so the client's retry finishes
+        the job; and the CDN is invalidated only once the bucket can no longer refill it.
+        """
         asset = self._owned(owner_id, asset_id)
         self.bucket.delete_asset(asset.asset_id, asset.image_type)
+        if asset.status in (AssetStatus.READY, AssetStatus.PROCESSING):
+            # Only these can have published anything (a rejected upload never does).
+            self._cdn.invalidate_asset(asset.asset_id)
         if asset.status is AssetStatus.UPLOADING:
             # Before the record goes, so a retry after a failure here still finds the record.
             self.repository.pending.release(owner_id, asset_id)
@@ -248,18 +262,26 @@ class AssetService:
             for asset in assets
         ]
 
-    def public_url(self, asset: Asset) -> str | None:
-        """The CDN URL of a ready asset."""
+    def delivered_url(self, asset: Asset, now: datetime) -> DeliveredUrl | None:
+        """Where the owner loads a ready asset from, as of `now`: signed unless delivery is public."""
         if asset.status is not AssetStatus.READY:
             return None
-        return self._urls.url_for(asset.processed_key)
+        return self._urls.url_for(asset.processed_key, now)
 
-    def url_for(self, key: str) -> str:
-        """The CDN URL of one of a ready asset's published keys."""
-        return self._urls.url_for(key)
+    def url_for(self, key: str, now: datetime) -> DeliveredUrl:
+        """Where the owner loads another of a ready asset's published keys (a variant) from."""
+        return self._urls.url_for(key, now)
 
     def now(self) -> datetime:
         return self._clock()
+
+
+def url_signer(settings: ApiSettings, clients: AwsClients) -> UrlSigner | None:
+    """The signer for `signed` delivery, its key read from the secret on the first URL."""
+    if settings.ASSET_DELIVERY != "signed":
+        return None
+    secret = SigningKeySecret(lambda: clients.secretsmanager, settings.CLOUDFRONT_KEY_SECRET_ARN)
+    return UrlSigner(settings.CLOUDFRONT_KEY_PAIR_ID, RsaSha1Signer(secret.read))
 
 
 def encode_cursor(start: PageStart) -> str:

@@ -14,8 +14,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from assets.errors import StorageUnavailable
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 _TRANSIENT_CODES = frozenset(
     {
@@ -106,6 +108,16 @@ class AwsClients:
     @property
     def s3(self) -> S3Client:
         client: S3Client = self._client("s3")
+        return client
+
+    @property
+    def secretsmanager(self) -> SecretsManagerClient:
+        client: SecretsManagerClient = self._client("secretsmanager")
+        return client
+
+    @property
+    def cloudfront(self) -> CloudFrontClient:
+        client: CloudFrontClient = self._client("cloudfront")
         return client
 
 

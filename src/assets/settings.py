@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -43,6 +44,16 @@ class ApiSettings(AssetSettings):
     """Albums per user."""
     CORS_ALLOW_ORIGINS: Annotated[tuple[str, ...], NoDecode] = ()
     """Origins allowed to call the API from a browser when no API Gateway sits in front (local)."""
+    ASSET_DELIVERY: Literal["signed", "public"] = "signed"
+    """`signed`: every image URL is a CloudFront signed URL for its owner; `public`: plain URLs."""
+    SIGNED_URL_TTL_SECONDS: int = Field(default=3600, ge=1, le=86400)
+    """No signed URL outlives this; the template allows 60..86400, the local stack less."""
+    CLOUDFRONT_KEY_SECRET_ARN: str = ""
+    """The secret holding the PEM private key URLs are signed with (read once per process)."""
+    CLOUDFRONT_KEY_PAIR_ID: str = ""
+    """The CloudFront public key's id, in the distribution's trusted key group."""
+    CDN_DISTRIBUTION_ID: str = ""
+    """The distribution to invalidate a deleted asset's paths in; empty: no CDN (local)."""
 
     @field_validator("COGNITO_CLIENT_ID", "CORS_ALLOW_ORIGINS", mode="before")
     @classmethod
@@ -55,6 +66,26 @@ class ApiSettings(AssetSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _signed_delivery_has_a_key(self) -> ApiSettings:
+        if self.ASSET_DELIVERY == "signed":
+            missing = [
+                name
+                for name in ("CLOUDFRONT_KEY_SECRET_ARN", "CLOUDFRONT_KEY_PAIR_ID")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise PydanticCustomError(
+                    "signing_key_missing",
+                    "{problems}",
+                    {
+                        "problems": "; ".join(
+                            f"{name} is required when ASSET_DELIVERY is signed" for name in missing
+                        )
+                    },
+                )
+        return self
 
     @property
     def cognito_issuer(self) -> str:
@@ -95,9 +126,10 @@ def load_settings(settings_type: type[SettingsT]) -> SettingsT:
     except ValidationError as error:
         problems = []
         for detail in error.errors():
-            name = ".".join(str(part) for part in detail["loc"]) or "?"
+            name = ".".join(str(part) for part in detail["loc"])
             reason = "is required" if detail["type"] == "missing" else detail["msg"]
-            problems.append(f"{name} {reason}")
+            # A rule across variables names them in its own message.
+            problems.append(f"{name} {reason}" if name else reason)
         raise SettingsError(
             f"{settings_type.__name__}: invalid environment: " + "; ".join(problems)
         ) from None

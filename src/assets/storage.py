@@ -10,14 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from assets.aws import error_code, translate_aws_errors
+from assets.cdn import UrlSigner
 from assets.errors import StorageUnavailable, UploadRejected
 from assets.model import PROCESSED_PREFIX, Asset, ImageType, RejectionReason, asset_keys
 
@@ -25,8 +27,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
 
-CACHE_CONTROL = "public, max-age=31536000, immutable"
-"""Published keys are named by asset id and never rewritten with other bytes: cache for good."""
+CACHE_CONTROL = "public, max-age=3600, s-maxage=86400, immutable"
+"""Published bytes never change, but a deleted asset must stop being served (docs/operations.md).
+
+Browsers, which nothing can invalidate, keep an image an hour (a signed URL's default life);
+CloudFront keeps it a day, and a DELETE invalidates it there at once: the day only bounds what
+a failed invalidation could leave. `immutable` spares revalidation on reload, not the expiry.
+"""
 
 _MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
 _SOURCE_CHANGED = frozenset({"PreconditionFailed", "412"})
@@ -200,16 +207,78 @@ class AssetBucket:
                 raise StorageUnavailable(f"S3 did not delete {len(failed)} object(s): {names}")
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveredUrl:
+    """An image URL as the API hands it out, and when it stops working (None: a public URL)."""
+
+    url: str
+    expires_at: datetime | None
+
+
+_URL_CACHE_LIMIT = 10_000
+"""Signed URLs kept per process; beyond it the oldest go (each is about half a kilobyte)."""
+
+
 class AssetUrls:
-    """Where the CDN serves published keys: `/assets/<name>` is `processed/assets/<name>`."""
+    """Where the CDN serves published keys: `/assets/<name>` is `processed/assets/<name>`.
 
-    def __init__(self, base_url: str) -> None:
+    With a signer every URL is a CloudFront signed URL for exactly that object. Its expiry is
+    rounded down to a window, so repeated reads within the window return the same URL (a
+    browser cache hit) and it is signed once per process; never later than `ttl_seconds` from
+    the moment it is handed out. Each key's windows are offset by a hash of the key, so the
+    URLs of a page that is read over and over come due for re-signing a few at a time, not
+    all at once.
+    """
+
+    def __init__(
+        self, base_url: str, signer: UrlSigner | None = None, *, ttl_seconds: int = 3600
+    ) -> None:
+        if ttl_seconds < 1:
+            raise ValueError("ttl_seconds must be at least 1")
         self._base_url = base_url.rstrip("/")
+        self._signer = signer
+        self._ttl = ttl_seconds
+        self._window = signing_window(ttl_seconds)
+        self._signed: dict[str, tuple[int, DeliveredUrl]] = {}
+        self._lock = threading.Lock()
 
-    def url_for(self, key: str) -> str:
-        """The CDN URL of a published key."""
+    @property
+    def signed(self) -> bool:
+        return self._signer is not None
+
+    def url_for(self, key: str, now: datetime) -> DeliveredUrl:
+        """The URL a client may load a published key from, as of `now`."""
         _check_published(key)
-        return f"{self._base_url}/{key[len(PROCESSED_PREFIX) :]}"
+        url = f"{self._base_url}/{key[len(PROCESSED_PREFIX) :]}"
+        if self._signer is None:
+            return DeliveredUrl(url, None)
+        expires = signed_url_expiry(key, now, self._ttl, self._window)
+        with self._lock:
+            cached = self._signed.get(key)
+        if cached is not None and cached[0] == expires:
+            return cached[1]
+        delivered = DeliveredUrl(
+            self._signer.sign(url, expires), datetime.fromtimestamp(expires, UTC)
+        )
+        with self._lock:
+            self._signed.pop(key, None)
+            self._signed[key] = (expires, delivered)
+            while len(self._signed) > _URL_CACHE_LIMIT:
+                self._signed.pop(next(iter(self._signed)))
+        return delivered
+
+
+def signing_window(ttl_seconds: int) -> int:
+    """How long one signed URL is handed out: a quarter of its life, so it has 3/4 left at least."""
+    return max(1, ttl_seconds // 4)
+
+
+def signed_url_expiry(key: str, now: datetime, ttl_seconds: int, window: int) -> int:
+    """The latest window boundary of this key's grid at most `ttl_seconds` after `now`."""
+    latest = int(now.timestamp()) + ttl_seconds
+    # The same offset in every process: two API instances hand out the same URL.
+    phase = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % window
+    return latest - (latest - phase) % window
 
 
 def policy_expiration(policy: str) -> datetime:

@@ -136,14 +136,21 @@ def run_api(config: ApiConfig) -> int:
 
 def run_web(config: WebConfig) -> int:
     from assets.aws import AwsClients
+    from local_stack.cloudfront import SignedUrlVerifier
     from local_stack.web import create_web_app
 
+    signed_urls = None
+    if config.asset_delivery == "signed":
+        signed_urls = SignedUrlVerifier.from_pem(
+            config.trusted_key_pair_id, config.trusted_public_key
+        )
     app = create_web_app(
         s3=AwsClients(config.region).s3,
         bucket=config.bucket,
         site_dir=config.site_dir,
         config=config.config,
         allowed_origins=config.allowed_origins,
+        signed_urls=signed_urls,
     )
     return _run_uvicorn(app, config)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from assets.settings import ApiSettings, WorkerSettings
 from local_stack.blueprint import Blueprint, FunctionSpec, resolve_value
+from local_stack.cloudfront import api_delivery_environment
 from local_stack.provision import Provisioned
 from local_stack.state import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 
@@ -157,8 +158,12 @@ def api_overrides(
     asset_base_url: str,
     jwks_url: str,
     cors_origins: list[str],
+    delivery: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """API variables whose values are the local resources' and endpoints."""
+    """API variables whose values are the local resources' and endpoints.
+
+    `delivery`: ASSET_DELIVERY / SIGNED_URL_TTL_SECONDS as the developer set them, if at all.
+    """
     return {
         "ASSETS_TABLE_NAME": provisioned.table_name,
         "ASSET_BUCKET_NAME": provisioned.bucket_name,
@@ -167,6 +172,7 @@ def api_overrides(
         "COGNITO_CLIENT_ID": provisioned.user_pool_client_id,
         "COGNITO_JWKS_URL": jwks_url,
         "CORS_ALLOW_ORIGINS": ",".join(cors_origins),
+        **api_delivery_environment(provisioned.signing_key, delivery or {}),
     }
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from local_stack.blueprint import API, LOCAL_ACCOUNT_ID, WORKER, Blueprint
+from local_stack.cloudfront import delivery_settings
 from local_stack.environment import (
     Timings,
     api_overrides,
@@ -60,6 +61,10 @@ class WebConfig(_Child):
     bucket: str
     site_dir: Path | None
     config: dict[str, Any]
+    asset_delivery: Literal["signed", "public"] = "public"
+    """`signed`: /assets/* needs a valid signature from this key pair (local_stack.cloudfront)."""
+    trusted_key_pair_id: str = ""
+    trusted_public_key: str = ""
 
 
 class WorkerConfig(_Child):
@@ -174,8 +179,11 @@ def plan_stack(
     timings: Timings,
     demo: DemoUser,
     base_env: Mapping[str, str],
+    delivery: Mapping[str, str] | None = None,
 ) -> Plan:
     """The worker, the API (unless SAM runs it) and the page/CDN, configured for these resources."""
+    # ASSET_DELIVERY / SIGNED_URL_TTL_SECONDS, as make dev's environment sets them.
+    delivery = dict(delivery) if delivery is not None else delivery_settings({})
     notes = ["--free-ports: the ports were chosen by the system"] if options.free_ports else []
     jwks_path = f"/{provisioned.user_pool_id}/.well-known/jwks.json"
     worker_env, skipped = function_environment(
@@ -196,6 +204,7 @@ def plan_stack(
                 asset_base_url=urls.cdn,
                 jwks_url=urls.moto + jwks_path,
                 cors_origins=urls.page_origins,
+                delivery=delivery,
             ),
         )
         notes += skipped
@@ -223,15 +232,22 @@ def plan_stack(
         config=page_config,
         allowed_origins=urls.page_origins,
         verbose=options.verbose,
+        asset_delivery="signed" if delivery["ASSET_DELIVERY"] == "signed" else "public",
+        trusted_key_pair_id=provisioned.signing_key.key_pair_id,
+        trusted_public_key=provisioned.signing_key.public_key_pem,
     )
     children.append(Launch("web", web, base_env, "web"))
 
-    extra: dict[str, Any] = {"timings": timings.describe()}
+    extra: dict[str, Any] = {
+        "timings": timings.describe(),
+        "assetDelivery": delivery["ASSET_DELIVERY"],
+        "signedUrlTtlSeconds": delivery["SIGNED_URL_TTL_SECONDS"],
+    }
     sam_env = None
     if options.for_sam:
         container_endpoint = f"http://{options.advertise_host}:{urls.ports['moto']}"
         sam_env = _sam_environment(
-            blueprint, provisioned, timings, container_endpoint, urls, jwks_path, notes
+            blueprint, provisioned, timings, container_endpoint, urls, jwks_path, notes, delivery
         )
         extra.update(
             containerAwsEndpointUrl=container_endpoint,
@@ -267,6 +283,7 @@ def _sam_environment(
     urls: Urls,
     jwks_path: str,
     notes: list[str],
+    delivery: Mapping[str, str],
 ) -> dict[str, dict[str, str]]:
     """`--env-vars` content: SAM only sets variables the template declares, so say which lack."""
     api = api_overrides(
@@ -274,6 +291,7 @@ def _sam_environment(
         asset_base_url=urls.cdn,
         jwks_url=container_endpoint + jwks_path,
         cors_origins=urls.page_origins,
+        delivery=delivery,
     )
     # `sam local invoke` runs the worker with the template's timeout, so it keeps the template's
     # lease; only the local poller's timings are scaled.

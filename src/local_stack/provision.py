@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from local_stack.blueprint import Blueprint
+from local_stack.cloudfront import LocalSigningKey, provision_signing_key
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -43,6 +44,8 @@ class Provisioned:
     dead_letter_queue_arn: str
     user_pool_id: str
     user_pool_client_id: str
+    signing_key: LocalSigningKey
+    """The template's AssetsSigningKeySecret and AssetsPublicKey (local_stack.cloudfront)."""
 
 
 def provision(
@@ -71,6 +74,7 @@ def provision(
     queue_url, queue_arn = _create_queue(clients, names.queue, queue_attributes)
     _create_bucket(clients, blueprint, names.bucket, queue_arn)
     pool_id, client_id = _create_user_pool(clients, blueprint, names)
+    signing_key = provision_signing_key(clients.secretsmanager)
     return Provisioned(
         table_name=names.table,
         bucket_name=names.bucket,
@@ -80,6 +84,7 @@ def provision(
         dead_letter_queue_arn=dlq_arn,
         user_pool_id=pool_id,
         user_pool_client_id=client_id,
+        signing_key=signing_key,
     )
 
 

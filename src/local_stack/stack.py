@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from local_stack.aws import MotoClients
 from local_stack.blueprint import derive_blueprint
+from local_stack.cloudfront import delivery_settings
 from local_stack.environment import base_environment, local_timings
 from local_stack.options import StackOptions
 from local_stack.plan import Plan, Urls, moto_launch, plan_stack
@@ -100,6 +101,11 @@ def run_stack(options: StackOptions, stream: IO[str] | None = None) -> int:
 def start(options: StackOptions, supervisor: Supervisor, interrupted: Callable[[], bool]) -> Plan:
     """Template, ports, moto, resources, then the processes that use them; returns the plan run."""
     blueprint = derive_blueprint(load_template(options.template_path))
+    try:
+        # ASSET_DELIVERY / SIGNED_URL_TTL_SECONDS from `make dev`'s environment.
+        delivery = delivery_settings(os.environ)
+    except ValueError as error:
+        raise StackError(str(error)) from None
     _refuse_second_stack(options)
     listeners = _bind(options)
     urls = Urls.of(options, {role: sock.getsockname()[1] for role, sock in listeners.items()})
@@ -117,7 +123,7 @@ def start(options: StackOptions, supervisor: Supervisor, interrupted: Callable[[
     except ClientError as error:
         raise StackError(f"the demo user could not be created: {error}") from error
 
-    plan = plan_stack(options, blueprint, provisioned, urls, timings, demo, base_env)
+    plan = plan_stack(options, blueprint, provisioned, urls, timings, demo, base_env, delivery)
     for launch in plan.children:
         supervisor.start(launch.spec(listeners))
     for child in supervisor.children:
@@ -182,7 +188,7 @@ def banner(options: StackOptions, info: StackInfo, notes: list[str]) -> str:
             ("Page", info.pageUrl),
             ("API", info.apiUrl),
             ("API docs", str(info.docsUrl)),
-            ("CDN", f"{info.cdnUrl}/<assetId>.<png|jpg>"),
+            ("CDN", f"{info.cdnUrl}/<assetId>.<png|jpg>   {_delivery(info)}"),
             ("AWS (moto)", f"{info.awsEndpointUrl}   region {info.region}"),
         ]
     rows += [
@@ -215,3 +221,10 @@ def banner(options: StackOptions, info: StackInfo, notes: list[str]) -> str:
         lines += ["", "Notes:"] + [f"  - {note}" for note in notes]
     lines.append("")
     return "\n".join(lines)
+
+
+def _delivery(info: StackInfo) -> str:
+    if info.extra.get("assetDelivery") == "public":
+        return "(public URLs)"
+    ttl = info.extra.get("signedUrlTtlSeconds")
+    return f"(signed URLs, {ttl} s; ASSET_DELIVERY=public for plain ones)"

@@ -2,8 +2,10 @@
 
 As in the deployed distribution, `/assets/<name>` reads `processed/assets/<name>` from the private
 bucket and nothing else: there is no route to `uploads/`, and a name that tries to climb out of
-the prefix is a 404. Objects are served with the `Content-Type` the worker stored. The page gets
-a generated `/config.js` (served from memory, so `site/` is never written to).
+the prefix is a 404. A name is `<id>.<ext>` or, for an image's variants, `<id>/<variant>.<ext>`.
+With signed delivery a request needs a valid CloudFront signature for its own URL, or it is a 403
+(local_stack.cloudfront). Objects are served with the `Content-Type` the worker stored. The page
+gets a generated `/config.js` (served from memory, so `site/` is never written to).
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assets.model import PROCESSED_PREFIX
+from local_stack.cloudfront import SignedUrlVerifier, refused_signature
 from local_stack.guard import LocalOnly
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-_ASSET_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
+_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}"
+_ASSET_NAME = re.compile(rf"\A{_SEGMENT}(?:/{_SEGMENT})?\Z")
+"""`<id>.<ext>`, or a variant's `<id>/<variant>.<ext>`: one level under the prefix at most."""
 _PASSED_HEADERS = {
     "ContentType": "content-type",
     "ContentLength": "content-length",
@@ -77,8 +82,12 @@ def create_web_app(
     site_dir: Path | None,
     config: Mapping[str, Any],
     allowed_origins: Collection[str] = (),
+    signed_urls: SignedUrlVerifier | None = None,
 ) -> Starlette:
-    """The page (if `site_dir` is given) and the CDN's `/assets/*` behaviour, on one origin."""
+    """The page (if `site_dir` is given) and the CDN's `/assets/*` behaviour, on one origin.
+
+    `signed_urls`: the trusted key group of signed delivery; None serves images to anyone.
+    """
     script = config_script(config)
 
     async def config_js(request: Request) -> Response:
@@ -92,11 +101,13 @@ def create_web_app(
         name = request.path_params["name"]
         if not _ASSET_NAME.match(name) or ".." in name:
             return PlainTextResponse("Not Found", status_code=404)
+        if signed_urls is not None and (refusal := refused_signature(request, signed_urls)):
+            return refusal
         return await run_in_threadpool(_fetch, s3, bucket, PROCESSED_PREFIX + name, request)
 
     routes: list[Route | Mount] = [
         Route("/config.js", config_js, methods=["GET", "HEAD"]),
-        Route("/assets/{name}", asset, methods=["GET", "HEAD"]),
+        Route("/assets/{name:path}", asset, methods=["GET", "HEAD"]),
     ]
     if site_dir is not None:
         routes.append(Mount("/", StaticFiles(directory=site_dir, html=True), name="site"))

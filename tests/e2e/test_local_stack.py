@@ -37,7 +37,10 @@ from testbed.stack import (
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with running_stack(tmp_path_factory.mktemp("local-stack")) as running:
+    # Public delivery, as these tests were written for; signed delivery: test_signed_delivery.py.
+    with running_stack(
+        tmp_path_factory.mktemp("local-stack"), environment={"ASSET_DELIVERY": "public"}
+    ) as running:
         yield running
 
 

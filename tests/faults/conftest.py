@@ -78,6 +78,7 @@ class Deployment:
             COGNITO_USER_POOL_ID=self.provisioned.user_pool_id,
             COGNITO_CLIENT_ID=(self.provisioned.user_pool_client_id,),
             MAX_PENDING_UPLOADS=1000,
+            ASSET_DELIVERY="public",
         )
         started = AssetService(settings, self.clients).start_upload(OWNER, image_type)
         form = started.form

@@ -15,9 +15,16 @@ REQUIRED = {
 }
 
 
+SIGNING_KEY = {
+    "CLOUDFRONT_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:key-AbC123",
+    "CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+}
+"""What the default (`signed`) delivery needs besides REQUIRED."""
+
+
 def _environment(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    for name, value in values.items():
+    for name, value in {**SIGNING_KEY, **values}.items():
         monkeypatch.setenv(name, value)
 
 
@@ -86,3 +93,44 @@ def test_every_missing_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch
     message = str(raised.value)
     for name in ("AWS_REGION", *REQUIRED):
         assert f"{name} is required" in message
+
+
+def test_delivery_defaults_to_signed_urls_of_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    _environment(monkeypatch, **REQUIRED)
+    settings = load_settings(ApiSettings)
+    assert settings.ASSET_DELIVERY == "signed"
+    assert settings.SIGNED_URL_TTL_SECONDS == 3600
+    assert settings.CLOUDFRONT_KEY_SECRET_ARN == SIGNING_KEY["CLOUDFRONT_KEY_SECRET_ARN"]
+    assert settings.CDN_DISTRIBUTION_ID == "", "no CDN to invalidate unless one is named"
+
+
+def test_signed_delivery_without_its_key_names_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _environment(monkeypatch, **REQUIRED, CLOUDFRONT_KEY_SECRET_ARN="", CLOUDFRONT_KEY_PAIR_ID="")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(ApiSettings)
+    assert str(raised.value) == (
+        "ApiSettings: invalid environment: "
+        "CLOUDFRONT_KEY_SECRET_ARN is required when ASSET_DELIVERY is signed; "
+        "CLOUDFRONT_KEY_PAIR_ID is required when ASSET_DELIVERY is signed"
+    )
+    # Public delivery signs nothing, so it needs no key.
+    monkeypatch.setenv("ASSET_DELIVERY", "public")
+    assert load_settings(ApiSettings).ASSET_DELIVERY == "public"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ASSET_DELIVERY", "private"),
+        ("SIGNED_URL_TTL_SECONDS", "0"),
+        ("SIGNED_URL_TTL_SECONDS", "86401"),
+    ],
+)
+def test_invalid_delivery_values_are_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    _environment(monkeypatch, **{**REQUIRED, name: value})
+    with pytest.raises(SettingsError, match=name):
+        load_settings(ApiSettings)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
@@ -29,31 +30,45 @@ AssetIdParam = Annotated[
 
 
 def asset_view(service: AssetService, asset: Asset) -> AssetView:
-    current = asset.status_at(service.now())
+    """What the owner sees of an asset. May sign URLs (and, once per process, read the key):
+    call it where blocking is allowed (`run_blocking`)."""
+    now = service.now()
+    current = asset.status_at(now)
     ready = current is AssetStatus.READY
     rejected = current is AssetStatus.REJECTED
+    delivered = service.delivered_url(asset, now)
+    variants = {
+        variant.name: (variant, service.url_for(variant.key(asset.asset_id), now))
+        for variant in (asset.variants if delivered else ())
+    }
+    # One expiry for the view: the earliest of its URLs (a client refreshes them together).
+    expiries = [
+        url.expires_at
+        for url in (delivered, *(url for _, url in variants.values()))
+        if url is not None and url.expires_at is not None
+    ]
     return AssetView(
         asset_id=asset.asset_id,
         status=current,
         content_type=asset.image_type,
         created_at=asset.created_at,
         updated_at=asset.updated_at,
-        url=service.public_url(asset),
+        url=delivered.url if delivered else None,
+        url_expires_at=min(expiries) if expiries else None,
         width=asset.width if ready else None,
         height=asset.height if ready else None,
         bytes=asset.bytes if ready else None,
         variants={
-            variant.name: VariantView(
-                url=service.url_for(variant.key(asset.asset_id)),
+            name: VariantView(
+                url=url.url,
                 width=variant.width,
                 height=variant.height,
                 content_type=VARIANT_CONTENT_TYPE,
                 bytes=variant.bytes,
             )
-            for variant in asset.variants
+            for name, (variant, url) in variants.items()
         }
-        if ready and asset.variants
-        else None,
+        or None,
         placeholder=asset.placeholder if ready else None,
         error=asset.error if rejected else None,
         error_code=_reason(asset.error_code) if rejected else None,
@@ -129,7 +144,13 @@ async def list_assets(
     ] = None,
 ) -> AssetListResponse:
     """The caller's assets, newest first; with `albumId`, only those in that album."""
-    listing = await run_blocking(request, service.list, user.sub, limit, cursor, album_id)
+    return await run_blocking(request, _listing, service, user.sub, limit, cursor, album_id)
+
+
+def _listing(
+    service: AssetService, owner_id: str, limit: int, cursor: str | None, album_id: str | None
+) -> AssetListResponse:
+    listing = service.list(owner_id, limit, cursor, album_id)
     return AssetListResponse(
         assets=[asset_view(service, asset) for asset in listing.assets],
         next_cursor=listing.next_cursor,
@@ -147,8 +168,7 @@ async def get_asset(
     asset_id: AssetIdParam, request: Request, user: CurrentUser, service: ServiceDep
 ) -> AssetResponse:
     """The status of one of the caller's assets, with its CDN URL once `ready`."""
-    asset = await run_blocking(request, service.get, user.sub, asset_id)
-    return AssetResponse(asset=asset_view(service, asset))
+    return await run_blocking(request, _view, service, service.get, user.sub, asset_id)
 
 
 @router.patch(
@@ -167,8 +187,14 @@ async def update_asset(
 ) -> AssetResponse:
     """Set any of `title`, `description`, `albumId`; `null` clears. 404 for anyone but the owner,
     and for an `albumId` that is not one of the caller's albums (nothing is changed then)."""
-    asset = await run_blocking(request, service.update, user.sub, asset_id, body.changes())
-    return AssetResponse(asset=asset_view(service, asset))
+    return await run_blocking(
+        request, _view, service, service.update, user.sub, asset_id, body.changes()
+    )
+
+
+def _view(service: AssetService, read: Callable[..., Asset], *args: Any) -> AssetResponse:
+    # Reading and signing are both blocking: one hop for the two.
+    return AssetResponse(asset=asset_view(service, read(*args)))
 
 
 @router.delete(

@@ -66,8 +66,14 @@ new MutationObserver((records) => {
 
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """The local stack, started once for the browser tests and stopped after them."""
-    with running_stack(tmp_path_factory.mktemp("browser-stack")) as running:
+    """The local stack, started once for the browser tests and stopped after them.
+
+    Public delivery, as these tests were written for (they check plain image URLs); the page
+    with signed URLs: test_signed_images.py.
+    """
+    with running_stack(
+        tmp_path_factory.mktemp("browser-stack"), environment={"ASSET_DELIVERY": "public"}
+    ) as running:
         yield running
 
 

@@ -42,6 +42,7 @@ def stack() -> Iterator[Stack]:
             ASSETS_TABLE_NAME="assets",
             ASSET_BUCKET_NAME="asset-bucket",
             ASSET_BASE_URL="http://127.0.0.1:9/assets",
+            ASSET_DELIVERY="public",
             COGNITO_USER_POOL_ID=pool_id,
             COGNITO_CLIENT_ID=(client_id,),
             COGNITO_JWKS_URL=f"{endpoint}/{pool_id}/.well-known/jwks.json",

@@ -166,6 +166,8 @@ def make_settings(pool: Pool, resources: Resources, **overrides: Any) -> ApiSett
         "COGNITO_USER_POOL_ID": pool.pool_id,
         "COGNITO_CLIENT_ID": pool.client_id,
         "COGNITO_JWKS_URL": JWKS_URL,
+        # Today's plain URLs; signed delivery has its own tests (test_delivery.py).
+        "ASSET_DELIVERY": "public",
     }
     values.update(overrides)
     return ApiSettings(**values)

@@ -110,6 +110,7 @@ def test_api_main_exposes_app_and_a_lifespan_off_handler(
         "ASSET_BASE_URL": "https://cdn.example.test/assets",
         "COGNITO_USER_POOL_ID": pool.pool_id,
         "COGNITO_CLIENT_ID": pool.client_id,
+        "ASSET_DELIVERY": "public",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

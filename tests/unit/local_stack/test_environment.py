@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.blueprint import Blueprint, derive_blueprint
+from local_stack.cloudfront import LocalSigningKey
 from local_stack.environment import (
     api_overrides,
     base_environment,
@@ -28,6 +29,11 @@ PROVISIONED = Provisioned(
     dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:dlq",
     user_pool_id="us-east-1_abc",
     user_pool_client_id="client123",
+    signing_key=LocalSigningKey(
+        secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:local-key-AbCdEf",
+        key_pair_id="K0123456789ABC",
+        public_key_pem="-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n",
+    ),
 )
 
 

@@ -7,6 +7,7 @@ import pytest
 from assets.model import COLLECTION_INDEX_NAME, OWNER_INDEX_NAME, SOURCE_PREFIX
 from assets.settings import ApiSettings, WorkerSettings
 from local_stack.blueprint import Blueprint, derive_blueprint
+from local_stack.cloudfront import LocalSigningKey
 from local_stack.environment import (
     api_overrides,
     function_environment,
@@ -25,6 +26,11 @@ PROVISIONED = Provisioned(
     dead_letter_queue_arn="arn:aws:sqs:us-east-1:123456789012:local-assets-dlq",
     user_pool_id="us-east-1_local",
     user_pool_client_id="localclient",
+    signing_key=LocalSigningKey(
+        secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:local-key-AbCdEf",
+        key_pair_id="K0123456789ABC",
+        public_key_pem="-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----\n",
+    ),
 )
 
 

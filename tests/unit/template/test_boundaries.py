@@ -555,6 +555,7 @@ def test_api_gateway_cors_matches_the_apps_own(monkeypatch: pytest.MonkeyPatch) 
         "COGNITO_USER_POOL_ID": "us-east-1_AbC123",
         "COGNITO_CLIENT_ID": "client",
         "CORS_ALLOW_ORIGINS": "http://127.0.0.1:8700",
+        "ASSET_DELIVERY": "public",
     }.items():
         monkeypatch.setenv(name, value)
     app = create_app(load_settings(ApiSettings))

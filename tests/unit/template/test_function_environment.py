@@ -61,6 +61,11 @@ def test_the_template_values_are_valid_settings(
         "ASSET_BASE_URL": "https://d111111abcdef8.cloudfront.net/assets",
         "COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
         "COGNITO_CLIENT_ID": "1example23456789",
+        "ASSET_DELIVERY": "signed",
+        "SIGNED_URL_TTL_SECONDS": "3600",
+        "CLOUDFRONT_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:AssetsSigningKeySecret-AbC123",
+        "CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+        "CDN_DISTRIBUTION_ID": "E2QWRUHAPOMQZL",
     }
     for name, value in variables(logical_id).items():
         monkeypatch.setenv(name, deployed[name] if isinstance(value, dict) else str(value))

@@ -1,0 +1,1 @@
+"""The CloudFront URL-signing key: made at deploy by a custom resource, kept only in a secret."""
