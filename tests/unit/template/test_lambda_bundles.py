@@ -277,7 +277,7 @@ def _sam_build_graph(build_dir: Path, architecture: str) -> None:
     """What `sam build` writes beside its build directory before it builds (build.toml)."""
     entries = [
         f'[function_build_definitions.uuid-{index}]\ncodeuri = "src"\nruntime = "python3.13"\n'
-        f'architecture = "{architecture}"\nhandler = "x.handler"\npacketype = "Zip"\n'
+        f'architecture = "{architecture}"\nhandler = "x.handler"\npackagetype = "Zip"\n'
         f'functions = ["{name}"]\n\n[function_build_definitions.uuid-{index}.metadata]\n'
         'BuildMethod = "makefile"\n'
         for index, name in enumerate(FUNCTIONS)
