@@ -221,9 +221,18 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
         process.wait()
 
 
-def remove_leftovers(containers: set[str]) -> list[str]:
-    """Remove whichever of these containers still exist; the ones that did."""
-    left = [c for c in sorted(containers) if docker("inspect", c).returncode == 0]
+def remove_leftovers(containers: set[str], grace: float = 20) -> list[str]:
+    """Remove whichever of these containers outlive `grace` seconds; the ones that did.
+
+    SAM stops and removes its containers as it exits, and on a busy machine the engine can
+    finish a removal a few seconds after SAM is gone: that is not a leftover.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        left = [c for c in sorted(containers) if docker("inspect", c).returncode == 0]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     for container in left:
         docker("rm", "--force", container)
     return left
@@ -280,7 +289,10 @@ def sam_api(
     finally:
         _stop(process)
         left = remove_leftovers(_containers_in(api.output()))
-        assert not left, f"sam local start-api left containers behind: {left}"
+        assert not left, (
+            f"sam local start-api (exit {process.returncode}) left containers behind: {left};"
+            f" its last lines:\n{api.output()[-3000:]}"
+        )
 
 
 # --- the worker, through `sam local invoke` --------------------------------------------------
