@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-python test-js test-browser browser lint typecheck check check-template bench clean openapi
+.PHONY: dev test test-python test-js test-browser test-sam browser lint typecheck check check-template bench clean openapi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found %s)" % sys.version.split()[0])'
@@ -33,6 +33,12 @@ test-browser: $(STAMP) browser
 
 browser:
 	@scripts/ensure-chromium
+
+# The API and the worker in real Lambda containers under `sam local` (Docker), offline: installs
+# Docker, debootstrap and the pinned SAM CLI, starts dockerd if none runs (and stops it after),
+# builds the local Lambda image once (cached), then tests/e2e/sam. See docs/local-stack.md.
+test-sam: $(STAMP)
+	PYTHON=$(abspath $(PY)) scripts/test-sam
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

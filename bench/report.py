@@ -37,6 +37,8 @@ class Bench:
     full: list[str]
     quick: list[str]
     needs_stack: bool = False
+    wrapper: tuple[str, ...] = ()
+    """What the script runs under, e.g. scripts/with-docker for one that needs Docker."""
 
 
 BENCHES = (
@@ -48,6 +50,12 @@ BENCHES = (
     Bench("worker_validate", ["--repeat", "3"], ["--repeat", "1", "--only", "jpeg-10mb-12mp"]),
     Bench("local_e2e_latency", ["--uploads", "20"], ["--uploads", "5"], needs_stack=True),
     Bench("load", [], ["--users", "5", "--uploads", "4"], needs_stack=True),
+    Bench(
+        "bundle_bytecode",
+        ["--runs", "7"],
+        ["--runs", "2"],
+        wrapper=(str(ROOT / "scripts" / "with-docker"),),
+    ),
 )
 
 
@@ -82,9 +90,13 @@ def machine() -> dict[str, Any]:
 
 def run(bench: Bench, quick: bool, extra: list[str]) -> dict[str, Any]:
     """One script with --json: its figures, or why there are none."""
-    argv = [sys.executable, str(ROOT / "bench" / f"{bench.name}.py"), "--json"]
-    argv += (bench.quick if quick else bench.full) + extra
-    print(f"\n== {bench.name}: {' '.join(argv[2:])}", file=sys.stderr, flush=True)
+    script = [sys.executable, str(ROOT / "bench" / f"{bench.name}.py"), "--json"]
+    argv = [*bench.wrapper, *script, *(bench.quick if quick else bench.full), *extra]
+    print(
+        f"\n== {bench.name}: {' '.join(argv[len(bench.wrapper) + 2 :])}",
+        file=sys.stderr,
+        flush=True,
+    )
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -229,6 +241,24 @@ def rows_load(figures: dict[str, Any]) -> list[Row]:
     ]
 
 
+def rows_bytecode(figures: dict[str, Any]) -> list[Row]:
+    with_, without = figures["with_bytecode"], figures["without_bytecode"]
+    return [
+        (
+            "cold import api.main, read-only bundle: without / with bytecode",
+            f"{figures['ratio']:.2f}",
+            f"python3.13 in the local Lambda image ({figures['architecture']}),"
+            f" median of {figures['runs']} containers each",
+        ),
+        (
+            "cold import api.main with / without bytecode (ms)",
+            f"{with_['import_ms']:.0f} / {without['import_ms']:.0f}",
+            f"{figures['modules']} modules; container run {with_['container_ms']:.0f} /"
+            f" {without['container_ms']:.0f} ms",
+        ),
+    ]
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "api_cold_start": rows_cold,
     "api_warm_overhead": rows_warm,
@@ -236,6 +266,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "worker_validate": rows_worker,
     "local_e2e_latency": rows_e2e,
     "load": rows_load,
+    "bundle_bytecode": rows_bytecode,
 }
 
 

@@ -491,7 +491,9 @@ def test_each_function_has_its_own_role_and_log_group(name: str) -> None:
 def test_functions_run_python_313_on_arm64_with_json_logs_and_no_tracing() -> None:
     function = _globals_function()
     assert function["Runtime"] == "python3.13"
-    assert function["Architectures"] == ["arm64"]
+    # One architecture for every function, arm64 unless a stack asks for x86_64
+    assert function["Architectures"] == [{"Ref": "Architecture"}]
+    assert PREVIEW.parameters["Architecture"] == PRODUCTION.parameters["Architecture"] == "arm64"
     # Tracing off (no X-Ray SDK at cold start), and nothing half-configured for it.
     assert function["Tracing"] == "PassThrough"
     assert "POWERTOOLS_TRACE_DISABLED" not in function["Environment"]["Variables"]
