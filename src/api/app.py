@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.alias_generators import to_camel
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from api.errors import install_error_handlers
 from api.middleware import RequestMiddleware
@@ -18,6 +20,12 @@ from api.security import CognitoTokenVerifier, JwksCache
 from api.service import AssetService
 from assets.aws import AwsClients
 from assets.settings import ApiSettings
+
+# FastAPI silences this pydantic warning about the `body` field it wraps each request model in,
+# while it builds the field; the API's models are built on first use (schemas.ApiModel), after.
+warnings.filterwarnings(
+    "ignore", "The 'alias' attribute with value 'body'", UnsupportedFieldAttributeWarning
+)
 
 DESCRIPTION = """\
 Signed-in users upload PNG and JPEG images straight to a private S3 bucket.
