@@ -63,6 +63,7 @@ def create_app(
     )
     clients = clients or AwsClients(settings.AWS_REGION)
     app.state.settings = settings
+    app.state.clients = clients
     app.state.service = service or AssetService(settings, clients)
     app.state.verifier = verifier or CognitoTokenVerifier(
         issuer=settings.cognito_issuer,
