@@ -60,6 +60,9 @@ def create_app(
         # Starlette's trailing-slash redirect builds its Location from the caller's Host and
         # X-Forwarded-Proto; every path here is exact, so `/assets/` is a plain 404 instead.
         redirect_slashes=False,
+        # Logs and metrics are Powertools' and tracing is off (template.yaml): FastAPI's own
+        # OpenTelemetry instrumentation would only ask, on every request, whether it is wanted.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     clients = clients or AwsClients(settings.AWS_REGION)
     app.state.settings = settings

@@ -25,8 +25,9 @@ class SettingsError(RuntimeError):
 class AssetSettings(BaseModel):
     """What the API and the worker both need: where asset records and bytes live."""
 
-    # Names are exact (case-sensitive); the rest of the environment is ignored.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Names are exact (case-sensitive); the rest of the environment is ignored. Built when first
+    # loaded: a process validates one of these classes, and need not build the others.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     AWS_REGION: str = Field(min_length=1)
     ASSETS_TABLE_NAME: str = Field(min_length=1)
