@@ -169,6 +169,7 @@ def main() -> None:
             "total_ms": med(runs) * 1000,
             "import_ms": med(runs, "import_s") * 1000,
             "first_request_ms": med(runs, "first_request_s") * 1000,
+            "cpu_ms": med(runs, "cpu_s") * 1000,
         }
 
     app_figures, bare_figures = figures(app), figures(bare)
@@ -177,6 +178,7 @@ def main() -> None:
         "app": app_figures,
         "bare": bare_figures,
         "cold_ratio": med(app) / med(bare),
+        "cpu_ratio": med(app, "cpu_s") / med(bare, "cpu_s"),
         # Each app run against the bare run right after it: how much the machine moved the ratio.
         "pair_ratio_quartiles": statistics.quantiles(
             [a[0] / b[0] for a, b in zip(app, bare, strict=True)], n=4, method="inclusive"
@@ -190,17 +192,17 @@ def main() -> None:
         f" {result['packages']} packages",
         file=out,
     )
-    print(f"{'':28}{'total':>10}{'imports':>10}{'1st request':>13}", file=out)
+    print(f"{'':28}{'total':>10}{'imports':>10}{'1st request':>13}{'CPU':>9}", file=out)
     for name, row in (("app (FastAPI+Mangum)", app_figures), ("bare (boto3+httpx)", bare_figures)):
         print(
             f"{name:28}{row['total_ms']:>8.0f}ms{row['import_ms']:>8.0f}ms"
-            f"{row['first_request_ms']:>11.0f}ms",
+            f"{row['first_request_ms']:>11.0f}ms{row['cpu_ms']:>7.0f}ms",
             file=out,
         )
     low, middle, high = result["pair_ratio_quartiles"]
     print(
         f"cold ratio app/bare: {result['cold_ratio']:.2f}  (aim <= 1.8); run by run, quartiles"
-        f" {low:.2f} / {middle:.2f} / {high:.2f}",
+        f" {low:.2f} / {middle:.2f} / {high:.2f}; CPU to the response {result['cpu_ratio']:.2f}",
         file=out,
     )
     if args.json:
