@@ -28,8 +28,8 @@ import boto3  # noqa: E402
 
 from assets.model import ImageType, new_upload, to_item  # noqa: E402
 from bench.support import emit_json, human_stream  # noqa: E402
-from tests.support.aws import create_assets_table  # noqa: E402
-from tests.support.moto_server import moto_server  # noqa: E402
+from testbed.aws import create_assets_table  # noqa: E402
+from testbed.moto_server import moto_server  # noqa: E402
 
 REGION = "us-east-1"
 PASSWORD = "Correct-Horse-Battery-9"

@@ -54,9 +54,9 @@ from assets.aws import AwsClients  # noqa: E402
 from assets.model import OWNER_INDEX_NAME, ImageType, new_upload, to_item  # noqa: E402
 from assets.settings import ApiSettings  # noqa: E402
 from bench.support import emit_json, human_stream, percentile  # noqa: E402
-from tests.support.aws import create_asset_bucket, create_assets_table  # noqa: E402
-from tests.support.events import http_api_event, lambda_context  # noqa: E402
-from tests.support.tokens import TokenForge, moto_private_jwk, moto_public_jwks  # noqa: E402
+from testbed.aws import create_asset_bucket, create_assets_table  # noqa: E402
+from testbed.events import http_api_event, lambda_context  # noqa: E402
+from testbed.tokens import TokenForge, moto_private_jwk, moto_public_jwks  # noqa: E402
 
 REGION = "us-east-1"
 

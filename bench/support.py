@@ -27,7 +27,7 @@ for _path in (str(ROOT), str(ROOT / "src")):
         sys.path.insert(0, _path)
 
 from local_stack.state import StackInfo, StateFileError, process_alive, read_state  # noqa: E402
-from tests.e2e.support import running_stack, stop_stack  # noqa: E402
+from testbed.stack import running_stack, stop_stack  # noqa: E402
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -63,12 +63,21 @@ FUNCTIONS: Mapping[str, FunctionBundle] = {
     "ApiFunction": FunctionBundle(
         requirements="requirements-api",
         packages=("api", "assets"),
-        forbidden=("worker", "local_stack", "PIL", "moto"),
+        forbidden=("worker", "local_stack", "testbed", "PIL", "moto"),
     ),
     "WorkerFunction": FunctionBundle(
         requirements="requirements-worker",
         packages=("worker", "assets"),
-        forbidden=("api", "local_stack", "fastapi", "starlette", "mangum", "jose", "moto"),
+        forbidden=(
+            "api",
+            "local_stack",
+            "testbed",
+            "fastapi",
+            "starlette",
+            "mangum",
+            "jose",
+            "moto",
+        ),
     ),
 }
 

@@ -9,7 +9,7 @@ import bench.cold.bundle_only  # noqa: F401 - first: the packages Lambda lacks s
 
 started = time.perf_counter()
 from api.main import handler  # noqa: E402
-from tests.support.events import http_api_event, lambda_context  # noqa: E402
+from testbed.events import http_api_event, lambda_context  # noqa: E402
 
 imported = time.perf_counter()
 event = http_api_event(

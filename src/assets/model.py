@@ -113,6 +113,8 @@ class Asset:
     upload_expires_at: int | None = None
     lease_token: str | None = None
     lease_expires_at: int | None = None
+    source_version_id: str | None = None
+    """The version of the original the last claim took: the one the asset is decided by."""
     output_key: str | None = None
     width: int | None = None
     height: int | None = None
@@ -167,6 +169,7 @@ _STRING_FIELDS = {
     "createdAt": "created_at",
     "updatedAt": "updated_at",
     "leaseToken": "lease_token",
+    "sourceVersionId": "source_version_id",
     "outputKey": "output_key",
     "sha256": "sha256",
     "error": "error",
@@ -233,6 +236,8 @@ class RejectionReason(StrEnum):
     ANIMATED = "animated"
     UNSUPPORTED_IMAGE = "unsupported_image"
     UPLOAD_MISSING = "upload_missing"
+    TOO_COMPLEX = "too_complex"
+    """Structure (chunks, segments, scans) or processing time far beyond what any encoder writes."""
 
 
 @dataclass(frozen=True, slots=True)

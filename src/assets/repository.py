@@ -190,15 +190,23 @@ class AssetRepository:
         return True
 
     def claim_for_processing(
-        self, asset_id: str, source_key: str, token: str, now: datetime, lease_seconds: int
+        self,
+        asset_id: str,
+        source_key: str,
+        token: str,
+        now: datetime,
+        lease_seconds: int,
+        version_id: str | None = None,
     ) -> Claim:
         """Take the record into `processing` under a lease, if it is waiting or its lease lapsed.
 
         One conditional write decides between concurrent and repeated deliveries: the record must
         name this very object, not be past its TTL, and be `uploading`, or `processing` with a
-        lease that expired (its worker died).
+        lease that expired (its worker died). The claim remembers which version of the original
+        it took (`version_id`), so later versions of a decided key can be told apart.
         """
         stamp = epoch_seconds(now)
+        version: dict[str, Any] = {":versionId": {"S": version_id}} if version_id else {}
         try:
             with translate_aws_errors():
                 response = self._client.update_item(
@@ -207,6 +215,11 @@ class AssetRepository:
                     UpdateExpression=(
                         "SET #status = :processing, leaseToken = :token,"
                         " leaseExpiresAt = :leaseUntil, updatedAt = :updatedAt"
+                        + (
+                            ", sourceVersionId = :versionId"
+                            if version
+                            else " REMOVE sourceVersionId"
+                        )
                     ),
                     ConditionExpression=(
                         "sourceKey = :sourceKey"
@@ -223,6 +236,7 @@ class AssetRepository:
                         ":updatedAt": {"S": isoformat(now)},
                         ":sourceKey": {"S": source_key},
                         ":now": {"N": str(stamp)},
+                        **version,
                     },
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MIB = 1024 * 1024
 
@@ -74,6 +74,16 @@ class WorkerSettings(AssetSettings):
     MAX_IMAGE_PIXELS: int = Field(default=40_000_000, gt=0)
     PUBLISH_MODE: Literal["sanitized", "original"] = "sanitized"
     LEASE_SECONDS: int = Field(default=120, ge=5)
+    THUMB_MAX_SIDE: int = Field(default=320, ge=16, le=1024)
+    """Longest side of the `thumb` variant; smaller images keep their size."""
+    DISPLAY_MAX_SIDE: int = Field(default=1600, ge=64, le=4096)
+    """Longest side of the `display` variant; smaller images keep their size."""
+
+    @model_validator(mode="after")
+    def _thumb_fits_display(self) -> WorkerSettings:
+        if self.THUMB_MAX_SIDE > self.DISPLAY_MAX_SIDE:
+            raise ValueError("THUMB_MAX_SIDE must not exceed DISPLAY_MAX_SIDE")
+        return self
 
 
 SettingsT = TypeVar("SettingsT", bound=AssetSettings)

@@ -176,6 +176,11 @@ class AssetBucket:
         """Remove every object of an asset: its original and all it published. Idempotent."""
         self.delete_keys(asset_keys(asset_id, image_type))
 
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Remove one version of a key for good (no delete marker); a missing one is no error."""
+        with translate_aws_errors():
+            self._client.delete_object(Bucket=self._name, Key=key, VersionId=version_id)
+
     def delete_keys(self, keys: Iterable[str]) -> None:
         """Remove these keys (delete markers in a versioned bucket); missing keys are no error.
 

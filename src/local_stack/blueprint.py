@@ -9,12 +9,14 @@ literally is a `TemplateError` naming it, never a silent local default.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from assets.model import OWNER_INDEX_NAME, SOURCE_PREFIX
+from local_stack.template import SERVERLESS_FUNCTION, TemplateError, function_properties
 
 TABLE = "AssetsTable"
 BUCKET = "AssetBucket"
@@ -28,10 +30,6 @@ USER_POOL_CLIENT = "WebClient"
 
 LOCAL_ACCOUNT_ID = "123456789012"
 """moto's default account: ARNs the local stack builds must name it."""
-
-
-class TemplateError(ValueError):
-    """The template lacks, or hides behind an intrinsic, a property the local stack derives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +68,7 @@ class FunctionSpec:
     timeout: int
     memory_size: int
     environment: dict[str, Any]
-    """Merged Globals + function variables, values as written (literals or intrinsics)."""
+    """Globals' variables and the function's, merged as SAM merges them; values as written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +76,6 @@ class SqsEventSpec:
     batch_size: int
     report_batch_item_failures: bool
     maximum_concurrency: int | None
-    maximum_batching_window: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,25 +104,23 @@ class Blueprint:
 
 
 def derive_blueprint(template: Mapping[str, Any]) -> Blueprint:
-    """Read the local stack's shapes from a loaded template (see `cfn_template.load_template`)."""
+    """Read the local stack's shapes from a loaded template (see `template.load_template`)."""
     resources = template.get("Resources")
     if not isinstance(resources, Mapping):
         raise TemplateError("template.yaml has no Resources")
-    globals_function = _mapping(template.get("Globals", {}), "Globals").get("Function", {})
     parameters = {
         name: spec.get("Default")
         for name, spec in _mapping(template.get("Parameters", {}), "Parameters").items()
         if isinstance(spec, Mapping)
     }
-    worker = _function(resources, WORKER, globals_function)
     return Blueprint(
         table=_table(resources),
         bucket=_bucket(resources),
         queue=_queue(resources),
         dead_letter_queue=_dead_letter_queue(resources),
-        worker=worker,
+        worker=_function(template, WORKER),
         worker_event=_worker_event(resources),
-        api=_function(resources, API, globals_function),
+        api=_function(template, API),
         user_pool=_user_pool(resources),
         parameters=parameters,
     )
@@ -220,13 +215,16 @@ def _literal(properties: Mapping[str, Any], path: str, where: str, *, default: A
 
 
 def _contains_intrinsic(value: Any) -> bool:
-    if is_intrinsic(value):
-        return True
-    if isinstance(value, Mapping):
-        return any(_contains_intrinsic(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_contains_intrinsic(item) for item in value)
-    return False
+    items = (
+        value.values() if isinstance(value, Mapping) else value if isinstance(value, list) else []
+    )
+    return is_intrinsic(value) or any(_contains_intrinsic(item) for item in items)
+
+
+def _integer(props: Mapping[str, Any], path: str, where: str, *, default: Any = ...) -> Any:
+    """`_literal` as an integer (None stays None when it is the default)."""
+    value = _literal(props, path, where, default=default)
+    return None if value is None else _int(value, f"{where}.{path}")
 
 
 def _int(value: Any, where: str) -> int:
@@ -273,7 +271,7 @@ def _table(resources: Mapping[str, Any]) -> TableSpec:
             dict(item) for item in _literal(props, "AttributeDefinitions", where)
         ],
         key_schema=[dict(item) for item in key_schema],
-        global_secondary_indexes=[_plain_copy(index) for index in indexes],
+        global_secondary_indexes=[copy.deepcopy(index) for index in indexes],
         billing_mode=str(_literal(props, "BillingMode", where, default="PROVISIONED")),
         ttl_attribute=ttl_attribute,
     )
@@ -328,56 +326,33 @@ def _queue(resources: Mapping[str, Any]) -> QueueSpec:
         raise TemplateError(
             f"{where}.RedrivePolicy must name !GetAtt {DEAD_LETTER_QUEUE}.Arn as deadLetterTargetArn"
         )
-    retention = _literal(props, "MessageRetentionPeriod", where, default=None)
     return QueueSpec(
-        visibility_timeout=_int(
-            _literal(props, "VisibilityTimeout", where), f"{where}.VisibilityTimeout"
-        ),
-        max_receive_count=_int(
-            _literal(redrive, "maxReceiveCount", f"{where}.RedrivePolicy"),
-            f"{where}.RedrivePolicy.maxReceiveCount",
-        ),
-        message_retention=None
-        if retention is None
-        else _int(retention, f"{where}.MessageRetentionPeriod"),
+        visibility_timeout=_integer(props, "VisibilityTimeout", where),
+        max_receive_count=_integer(redrive, "maxReceiveCount", f"{where}.RedrivePolicy"),
+        message_retention=_integer(props, "MessageRetentionPeriod", where, default=None),
     )
 
 
 def _dead_letter_queue(resources: Mapping[str, Any]) -> DeadLetterQueueSpec:
-    where = DEAD_LETTER_QUEUE
     props = _resource(resources, DEAD_LETTER_QUEUE, "AWS::SQS::Queue")
-    return DeadLetterQueueSpec(
-        message_retention=_int(
-            _literal(props, "MessageRetentionPeriod", where), f"{where}.MessageRetentionPeriod"
-        )
-    )
+    return DeadLetterQueueSpec(_integer(props, "MessageRetentionPeriod", DEAD_LETTER_QUEUE))
 
 
-def _function(
-    resources: Mapping[str, Any], logical_id: str, globals_function: Mapping[str, Any]
-) -> FunctionSpec:
-    props = _resource(resources, logical_id, "AWS::Serverless::Function")
-    merged = {**globals_function, **props}
-    environment: dict[str, Any] = {}
-    for source in (globals_function, props):
-        variables = source.get("Environment", {})
-        if isinstance(variables, Mapping):
-            values = variables.get("Variables", {})
-            if isinstance(values, Mapping):
-                environment.update(values)
+def _function(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
+    _resource(template["Resources"], logical_id, SERVERLESS_FUNCTION)
+    merged = function_properties(dict(template), logical_id)
+    variables = _mapping(merged.get("Environment", {}), f"{logical_id}.Environment")
     return FunctionSpec(
         logical_id=logical_id,
         handler=str(_literal(merged, "Handler", logical_id)),
-        timeout=_int(_literal(merged, "Timeout", logical_id, default=3), f"{logical_id}.Timeout"),
-        memory_size=_int(
-            _literal(merged, "MemorySize", logical_id, default=128), f"{logical_id}.MemorySize"
-        ),
-        environment=environment,
+        timeout=_integer(merged, "Timeout", logical_id, default=3),
+        memory_size=_integer(merged, "MemorySize", logical_id, default=128),
+        environment=dict(_mapping(variables.get("Variables", {}), f"{logical_id}.Variables")),
     )
 
 
 def _worker_event(resources: Mapping[str, Any]) -> SqsEventSpec:
-    props = _resource(resources, WORKER, "AWS::Serverless::Function")
+    props = _resource(resources, WORKER, SERVERLESS_FUNCTION)
     where = f"{WORKER}.Events.{WORKER_EVENT}"
     event = _mapping(props.get("Events", {}), f"{WORKER}.Events").get(WORKER_EVENT)
     if not isinstance(event, Mapping) or event.get("Type") != "SQS":
@@ -386,18 +361,11 @@ def _worker_event(resources: Mapping[str, Any]) -> SqsEventSpec:
     if _get_att(event_props.get("Queue")) != (QUEUE, "Arn"):
         raise TemplateError(f"{where}.Properties.Queue must be !GetAtt {QUEUE}.Arn")
     response_types = _literal(event_props, "FunctionResponseTypes", where, default=[])
-    concurrency = _literal(event_props, "ScalingConfig.MaximumConcurrency", where, default=None)
     return SqsEventSpec(
-        batch_size=_int(
-            _literal(event_props, "BatchSize", where, default=10), f"{where}.BatchSize"
-        ),
+        batch_size=_integer(event_props, "BatchSize", where, default=10),
         report_batch_item_failures="ReportBatchItemFailures" in response_types,
-        maximum_concurrency=None
-        if concurrency is None
-        else _int(concurrency, f"{where}.ScalingConfig"),
-        maximum_batching_window=_int(
-            _literal(event_props, "MaximumBatchingWindowInSeconds", where, default=0),
-            f"{where}.MaximumBatchingWindowInSeconds",
+        maximum_concurrency=_integer(
+            event_props, "ScalingConfig.MaximumConcurrency", where, default=None
         ),
     )
 
@@ -433,7 +401,7 @@ def _user_pool(resources: Mapping[str, Any]) -> UserPoolSpec:
     if _bool(client.get("GenerateSecret", False)):
         raise TemplateError(f"{USER_POOL_CLIENT} must be a public client (GenerateSecret false)")
     create = {
-        name: _coerce(_plain_copy(pool[name]))
+        name: _coerce(copy.deepcopy(pool[name]))
         for name in _POOL_PROPERTIES
         if name in pool and not _contains_intrinsic(pool[name])
     }
@@ -443,7 +411,7 @@ def _user_pool(resources: Mapping[str, Any]) -> UserPoolSpec:
             f"{USER_POOL}.AdminCreateUserConfig.AllowAdminCreateUserOnly must be true (no self sign-up)"
         )
     client_args = {
-        name: _coerce(_plain_copy(client[name]))
+        name: _coerce(copy.deepcopy(client[name]))
         for name in _CLIENT_PROPERTIES
         if name in client and not _contains_intrinsic(client[name])
     }
@@ -487,12 +455,4 @@ def _coerce(value: Any, key: str = "") -> Any:
         return value.lower() == "true"
     if key in _INT_KEYS and isinstance(value, str) and value.isdigit():
         return int(value)
-    return value
-
-
-def _plain_copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(name): _plain_copy(item) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(item) for item in value]
     return value

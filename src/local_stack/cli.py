@@ -19,96 +19,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
-from local_stack.cfn_template import TEMPLATE_PATH
+from local_stack.options import PROJECT_DIR, StackOptions
 from local_stack.state import StateFileError, read_state
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
-
-
-def _up_parser(parser: argparse.ArgumentParser) -> None:
-    from local_stack.stack import DEFAULT_PORTS, PROJECT_DIR
-
-    ports = parser.add_argument_group("ports (127.0.0.1 only, unless --for-sam)")
-    ports.add_argument(
-        "--web-port",
-        type=int,
-        default=DEFAULT_PORTS["web"],
-        help="page and CDN (default %(default)s)",
-    )
-    ports.add_argument(
-        "--api-port", type=int, default=DEFAULT_PORTS["api"], help="API (default %(default)s)"
-    )
-    ports.add_argument(
-        "--moto-port",
-        type=int,
-        default=DEFAULT_PORTS["moto"],
-        help="moto: S3, SQS, DynamoDB, Cognito (default %(default)s)",
-    )
-    ports.add_argument(
-        "--free-ports",
-        action="store_true",
-        help="let the system pick free ports (printed, and in stack.json)",
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=PROJECT_DIR / ".local",
-        help="where stack.json is written (default %(default)s)",
-    )
-    parser.add_argument(
-        "--site-dir",
-        type=Path,
-        default=PROJECT_DIR / "site",
-        help="the page's files (default %(default)s)",
-    )
-    parser.add_argument(
-        "--template",
-        type=Path,
-        default=PROJECT_DIR / "template.yaml",
-        help="the SAM template to derive resources from",
-    )
-    parser.add_argument("--region", default="us-east-1")
-    timing = parser.add_mutually_exclusive_group()
-    timing.add_argument(
-        "--visibility-timeout",
-        type=int,
-        default=30,
-        help="the queue's visibility timeout locally, in seconds (default %(default)s); the worker's timeout and lease scale with it",
-    )
-    timing.add_argument(
-        "--template-timings",
-        action="store_true",
-        help="use the template's visibility timeout, function timeout and lease unchanged",
-    )
-    parser.add_argument("--demo-email", default="demo@example.com")
-    parser.add_argument(
-        "--demo-password", help="the demo user's password (default: a new random one, printed)"
-    )
-    sam = parser.add_argument_group("SAM mode")
-    sam.add_argument(
-        "--for-sam",
-        action="store_true",
-        help="start moto, the worker poller and the CDN only; run the API with `sam local start-api`",
-    )
-    sam.add_argument(
-        "--moto-bind",
-        help="address moto listens on (default 127.0.0.1; 0.0.0.0 with --for-sam so containers reach it)",
-    )
-    sam.add_argument(
-        "--advertise-host",
-        default="host.docker.internal",
-        help="the name containers use for this machine (default %(default)s)",
-    )
-    sam.add_argument(
-        "--sam-api-url",
-        default="http://127.0.0.1:3000",
-        help="where `sam local start-api` listens (default %(default)s)",
-    )
-    parser.add_argument(
-        "--verbose", action="store_true", help="log every moto request and debug output"
-    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         description="The whole system on this machine: moto (S3, SQS, DynamoDB, Cognito), the API, the worker, the CDN and the page.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    _up_parser(commands.add_parser("up", help="start the local stack (the default command)"))
+    StackOptions.add_arguments(
+        commands.add_parser("up", help="start the local stack (the default command)")
+    )
 
     users = commands.add_parser("users", help="manage sign-ins of the running stack")
     users_commands = users.add_subparsers(dest="users_command", required=True)
@@ -136,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     upload.add_argument("--password")
     upload.add_argument("--content-type", help="default: from the file name")
     for sub in (add, users_list, upload):
-        sub.add_argument("--state-dir", type=Path, default=TEMPLATE_PATH.parent / ".local")
+        sub.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
     return parser
 
 
@@ -158,33 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from local_stack.stack import StackOptions, run_stack
+    from local_stack.stack import run_stack
 
-    if (
-        args.visibility_timeout is not None
-        and args.visibility_timeout < 10
-        and not args.template_timings
-    ):
-        print("error: --visibility-timeout must be at least 10 seconds", file=sys.stderr)
+    try:
+        options = StackOptions.from_arguments(args)
+    except ValidationError as error:
+        for problem in error.errors():
+            print(f"error: {str(problem['msg']).removeprefix('Value error, ')}", file=sys.stderr)
         return 2
-    options = StackOptions(
-        web_port=args.web_port,
-        api_port=args.api_port,
-        moto_port=args.moto_port,
-        free_ports=args.free_ports,
-        state_dir=args.state_dir,
-        site_dir=args.site_dir,
-        template_path=args.template,
-        region=args.region,
-        visibility_timeout=None if args.template_timings else args.visibility_timeout,
-        demo_email=args.demo_email,
-        demo_password=args.demo_password,
-        for_sam=args.for_sam,
-        moto_bind=args.moto_bind,
-        advertise_host=args.advertise_host,
-        sam_api_url=args.sam_api_url,
-        verbose=args.verbose,
-    )
     return run_stack(options)
 
 

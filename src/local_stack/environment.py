@@ -148,8 +148,6 @@ def worker_overrides(provisioned: Provisioned, timings: Timings) -> dict[str, st
         "ASSETS_TABLE_NAME": provisioned.table_name,
         "ASSET_BUCKET_NAME": provisioned.bucket_name,
         "LEASE_SECONDS": str(timings.lease_seconds),
-        # No X-Ray daemon runs locally.
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }
 
 
@@ -169,7 +167,6 @@ def api_overrides(
         "COGNITO_CLIENT_ID": provisioned.user_pool_client_id,
         "COGNITO_JWKS_URL": jwks_url,
         "CORS_ALLOW_ORIGINS": ",".join(cors_origins),
-        "POWERTOOLS_TRACE_DISABLED": "true",
     }
 
 

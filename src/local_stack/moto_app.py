@@ -3,8 +3,9 @@
 moto's server stores any POST upload without checking its policy, answers CORS for every origin,
 sends S3 notifications before the object's metadata is written, and leaves `versionId` out of
 them. The gateway here puts S3's POST checks (`post_policy`) in front of moto, answers CORS for
-the local page's origin only, refuses Host names a DNS-rebinding page would use, and the patches
-make notifications carry `versionId` and `sequencer` and leave only once the object is complete.
+the local page's origin only, refuses other sites' pages and Host names a DNS-rebinding page
+would use (`guard`), and the patches make notifications carry `versionId` and `sequencer` and
+leave only once the object is complete.
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from moto.s3 import notifications
 from werkzeug.http import parse_options_header
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
-from werkzeug.serving import make_server
 
-from local_stack.hosts import is_local_host
+from local_stack.guard import refusal
 from local_stack.post_policy import PostForm, PostPolicyError, verify_post
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-    from werkzeug.serving import BaseWSGIServer
 
 LOG = logging.getLogger("local_stack.moto")
 
@@ -110,12 +109,18 @@ class MotoGateway:
         self._max_form_bytes = max_form_bytes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
-        if not is_local_host(host):
-            return _plain(start_response, 403, f"Host {host!r} is not a local name; refused.")
+        headers = {
+            name[5:].replace("_", "-").lower(): str(value)
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        headers.setdefault("host", environ.get("SERVER_NAME", ""))
+        method = environ.get("REQUEST_METHOD", "GET")
+        reason = refusal(method, headers, self._origins)
+        if reason is not None:
+            return _plain(start_response, 403, reason)
         origin = environ.get("HTTP_ORIGIN")
         allowed_origin = origin if origin and origin.rstrip("/") in self._origins else None
-        method = environ.get("REQUEST_METHOD", "GET")
         if method == "OPTIONS" and origin and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
             return self._preflight(environ, start_response, allowed_origin)
         respond = _with_cors(start_response, allowed_origin)
@@ -298,60 +303,6 @@ def create_moto_app(
     """moto's WSGI application behind the gateway (call `patch_moto` before serving it)."""
     app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
     return MotoGateway(app, allowed_origins=allowed_origins, secrets=secrets)
-
-
-class MotoServer:
-    """moto, behind its gateway, served from a thread of this process."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        *,
-        allowed_origins: Sequence[str] = (),
-        secrets: Mapping[str, str],
-        quiet: bool = True,
-    ) -> None:
-        self._host = host
-        self._port = port
-        self._app = create_moto_app(allowed_origins=allowed_origins, secrets=secrets)
-        self._quiet = quiet
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self._unpatch: Callable[[], None] | None = None
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the server is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._host if self._host not in ('0.0.0.0', '::') else '127.0.0.1'}:{self.port}"  # noqa: S104 - a comparison, not a bind
-
-    def start(self) -> None:
-        """Bind (raising OSError if the port is taken) and serve from a daemon thread."""
-        handler = QuietMotoRequestHandler if self._quiet else MotoRequestHandler
-        self._unpatch = patch_moto()
-        self._server = make_server(
-            self._host, self._port, self._app, threaded=True, request_handler=handler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._unpatch is not None:
-            self._unpatch()
-        self._server = None
-        self._thread = None
-        self._unpatch = None
 
 
 class QuietMotoRequestHandler(MotoRequestHandler):

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
-from local_stack.child import READY_MARKER
-
+READY_MARKER = "@@local-stack-ready"
+"""What a child prints, alone on a line, once it serves."""
 _COLOURS = ("36", "35", "33", "32", "34", "31")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assets.model import PROCESSED_PREFIX
-from local_stack.hosts import is_local_host
+from local_stack.guard import LocalOnly
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -50,24 +50,6 @@ def config_script(config: Mapping[str, Any]) -> str:
     return f"window.__APP_CONFIG__ = Object.freeze({json.dumps(dict(config), indent=2, sort_keys=True)});\n"
 
 
-class LocalHostOnly:
-    """Refuse Host names other than local ones (a DNS-rebinding page sends its own)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-            if not is_local_host(host):
-                response = PlainTextResponse(
-                    f"Host {host!r} is not a local name; refused.", status_code=403
-                )
-                await response(scope, receive, send)
-                return
-        await self._app(scope, receive, send)
-
-
 class SecurityHeaders:
     """Headers every response carries, whatever produced it."""
 
@@ -89,7 +71,12 @@ class SecurityHeaders:
 
 
 def create_web_app(
-    *, s3: S3Client, bucket: str, site_dir: Path | None, config: Mapping[str, Any]
+    *,
+    s3: S3Client,
+    bucket: str,
+    site_dir: Path | None,
+    config: Mapping[str, Any],
+    allowed_origins: Collection[str] = (),
 ) -> Starlette:
     """The page (if `site_dir` is given) and the CDN's `/assets/*` behaviour, on one origin."""
     script = config_script(config)
@@ -115,7 +102,7 @@ def create_web_app(
         routes.append(Mount("/", StaticFiles(directory=site_dir, html=True), name="site"))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(LocalHostOnly), Middleware(SecurityHeaders)],
+        middleware=[Middleware(LocalOnly, allowed_origins), Middleware(SecurityHeaders)],
     )
 
 

@@ -1,21 +1,33 @@
 """Deciding whether untrusted bytes are the image they claim to be, and re-encoding them clean.
 
+`prepare` is the worker's one entry point: it decodes the upload once and derives from those
+pixels everything published (the sanitized image, the `thumb` and `display` variants and the
+placeholder), within an optional time budget. `validate` and `render_sanitized` are its first
+steps, kept callable on their own.
 Everything here parses attacker-controlled input, so every failure becomes an `UploadRejected`
 with a stable reason, except running out of memory, which is ours and not the uploader's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import time
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from PIL import ExifTags, Image, ImageFile, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
 from assets.errors import UploadRejected
 from assets.model import ImageType, RejectionReason
-from worker import png
+from worker import colour, jpeg, png, pngwrite, variants
+from worker.variants import Variant
+
+if TYPE_CHECKING:
+    from assets.settings import WorkerSettings
 
 # Pillow's default, set where it is relied on: a short file must fail, never decode half-grey.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -31,6 +43,60 @@ _JPEG_MODES = frozenset({"L", "RGB", "CMYK"})
 _TEXT_BOMB_MESSAGES = ("Decompressed data too large", "Too much memory used in text chunks")
 _SAMPLING_444 = 0
 _SAMPLING_420 = 2
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""What turns an image with each EXIF orientation upright (as `ImageOps.exif_transpose` does)."""
+_READS_PER_CHECK = 64
+"""Pillow reads JPEG headers a byte at a time: look at the clock on every 64th read only."""
+
+_T = TypeVar("_T")
+
+Deadline = Callable[[], float]
+"""Seconds left in the processing budget; at zero or below, the upload is rejected."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """What the worker accepts and the variant sizes it publishes (from `WorkerSettings`)."""
+
+    max_pixels: int
+    thumb_max_side: int = 320
+    display_max_side: int = 1600
+
+    @classmethod
+    def from_settings(cls, settings: WorkerSettings) -> ImageLimits:
+        return cls(
+            max_pixels=settings.MAX_IMAGE_PIXELS,
+            thumb_max_side=settings.THUMB_MAX_SIDE,
+            display_max_side=settings.DISPLAY_MAX_SIDE,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedImage:
+    """Everything the worker publishes for an accepted upload, from one decode.
+
+    `width` and `height` are as displayed (upright). `sanitized` is the re-encoded image for
+    PUBLISH_MODE=sanitized, None when the original is published as uploaded. `timings` holds
+    seconds per step: validate, icc, sanitize, display, thumb, placeholder, total.
+    """
+
+    image_type: ImageType
+    width: int
+    height: int
+    sanitized: bytes | None
+    thumb: Variant
+    display: Variant
+    placeholder: str
+    profile: colour.ProfileAction
+    timings: Mapping[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +145,86 @@ _BMP = frozenset({12, 40, 52, 56, 64, 108, 124})
 
 def validate(data: bytes, declared: ImageType, max_pixels: int) -> ValidatedImage:
     """Decode `data` completely as the declared type within the pixel limit, or reject it."""
+    return _validate(data, declared, max_pixels, _Budget(None))
+
+
+def prepare(
+    data: bytes,
+    declared: ImageType,
+    limits: ImageLimits,
+    *,
+    sanitize: bool = True,
+    deadline: Deadline | None = None,
+) -> PreparedImage:
+    """Validate an upload and derive everything published from one decode of it, or reject it.
+
+    With `sanitize` false (PUBLISH_MODE=original) no image is re-encoded: the caller publishes
+    the validated bytes unchanged, and the variants come from the same decoded pixels. Between
+    steps, and while decoding and writing PNG, `deadline()` is consulted; over budget the upload
+    is rejected as `too_complex`. Raises `UploadRejected`; `MemoryError` passes through.
+    """
+    budget = _Budget(deadline)
+    timings: dict[str, float] = {}
+    started = lap = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        timings[name] = now - lap
+        lap = now
+        budget.check(name)
+
+    budget.check("start")
+    validated = _validate(data, declared, limits.max_pixels, budget)
+    images = [validated.image]
+    try:
+        step("validate")
+        srgb = _guarded(validated, lambda: colour.to_srgb(validated.image, in_place=True))
+        images.append(srgb.image)
+        step("icc")
+        upright = _upright(srgb.image, validated.orientation)
+        images.append(upright)
+        sanitized = None
+        if sanitize:
+            sanitized = _guarded(
+                validated, lambda: _encode(validated, upright, srgb.profile, budget.check)
+            )
+        step("sanitize")
+        display_image = _guarded(
+            validated,
+            lambda: variants.webp_ready(
+                variants.resized(_webp_source(upright), limits.display_max_side)
+            ),
+        )
+        images.append(display_image)
+        display = _guarded(validated, lambda: variants.encode_webp(display_image))
+        step("display")
+        thumb_image = _guarded(
+            validated, lambda: variants.resized(display_image, limits.thumb_max_side)
+        )
+        images.append(thumb_image)
+        thumb = _guarded(validated, lambda: variants.encode_webp(thumb_image))
+        step("thumb")
+        placeholder = _guarded(validated, lambda: variants.placeholder(thumb_image))
+        step("placeholder")
+    finally:
+        for image in {id(image): image for image in images}.values():
+            image.close()
+    timings["total"] = time.perf_counter() - started
+    return PreparedImage(
+        image_type=declared,
+        width=validated.width,
+        height=validated.height,
+        sanitized=sanitized,
+        thumb=thumb,
+        display=display,
+        placeholder=placeholder,
+        profile=srgb.action,
+        timings=MappingProxyType(timings),
+    )
+
+
+def _validate(data: bytes, declared: ImageType, max_pixels: int, budget: _Budget) -> ValidatedImage:
     _check_signature(data, declared)
     limit = pixel_limit(max_pixels)
     if declared is ImageType.PNG:
@@ -87,7 +233,9 @@ def validate(data: bytes, declared: ImageType, max_pixels: int) -> ValidatedImag
         png.verify_chunks(data, header)
     else:
         _check_jpeg_scans(data)
-    image = _decode(data, declared, limit)
+        jpeg.check_structure(data)
+    budget.check("structure")
+    image = _decode(data, declared, limit, budget)
     orientation = _orientation(image)
     width, height = image.size
     if orientation in _TRANSPOSING:
@@ -141,12 +289,12 @@ def _check_jpeg_scans(data: bytes) -> None:
         )
 
 
-def _decode(data: bytes, declared: ImageType, limit: int) -> Image.Image:
+def _decode(data: bytes, declared: ImageType, limit: int, budget: _Budget) -> Image.Image:
     name = _NAMES[declared]
     try:
         # Pillow's decompression-bomb warning becomes an error, for this block only.
         with warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning):
-            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMAT[declared]])
+            image = Image.open(_BudgetedReader(data, budget), formats=[_PIL_FORMAT[declared]])
             _check_pixels(*image.size, limit)
             if declared is ImageType.PNG and getattr(image, "is_animated", False):
                 raise UploadRejected(
@@ -215,16 +363,26 @@ def _orientation(image: Image.Image) -> int:
 
 
 def render_sanitized(validated: ValidatedImage) -> bytes:
-    """Re-encode the decoded pixels, upright, with the ICC profile and nothing else.
+    """Re-encode the decoded pixels, upright and in sRGB, with our sRGB profile and nothing else.
 
-    PNG stays lossless in its decoded mode. JPEG reuses the original quantisation tables and
-    chroma subsampling (what `quality="keep"` does), transposed with the image when EXIF
-    orientation swaps its axes, so re-encoding loses as little as possible.
+    PNG stays lossless in its decoded mode (unless its profile converted it to sRGB). JPEG reuses
+    the original quantisation tables and chroma subsampling (what `quality="keep"` does),
+    transposed with the image when EXIF orientation swaps its axes, so re-encoding loses as
+    little as possible. The uploader's ICC profile is never copied (see `worker.colour`).
     """
-    source = validated.image
+
+    def render() -> bytes:
+        srgb = colour.to_srgb(validated.image)
+        upright = _upright(srgb.image, validated.orientation)
+        return _encode(validated, upright, srgb.profile, None)
+
+    return _guarded(validated, render)
+
+
+def _guarded(validated: ValidatedImage, work: Callable[[], _T]) -> _T:
     try:
-        return _render(source, validated)
-    except MemoryError:
+        return work()
+    except (UploadRejected, MemoryError):
         raise
     except Exception as error:  # noqa: BLE001 - a decoded image Pillow cannot write back is a verdict
         raise UploadRejected(
@@ -234,22 +392,43 @@ def render_sanitized(validated: ValidatedImage) -> bytes:
         ) from None
 
 
-def _render(source: Image.Image, validated: ValidatedImage) -> bytes:
-    icc_profile = source.info.get("icc_profile")
-    params: dict[str, Any] = {"icc_profile": icc_profile} if icc_profile else {}
-    if validated.image_type is ImageType.JPEG:
-        params.update(_jpeg_params(source, validated.orientation))
-    elif (transparency := source.info.get("transparency")) is not None:
-        params["transparency"] = transparency
-    upright = ImageOps.exif_transpose(source) if validated.orientation != 1 else source
-    # Pillow's encoders fall back to `info` for comments, EXIF and more: start from nothing.
-    upright.info = {}
-    out = io.BytesIO()
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    method = _UPRIGHT.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def _encode(
+    validated: ValidatedImage,
+    upright: Image.Image,
+    profile: bytes | None,
+    check: Callable[[], None] | None,
+) -> bytes:
     if validated.image_type is ImageType.PNG:
-        upright.save(out, "PNG", **params)
-    else:
+        return pngwrite.encode(upright, icc_profile=profile, check=check)
+    params = _jpeg_params(validated.image, validated.orientation)
+    if profile:
+        params["icc_profile"] = profile
+    out = io.BytesIO()
+    with _bare(upright):
         upright.save(out, "JPEG", **params)
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def _bare(image: Image.Image) -> Iterator[None]:
+    """No `info` while saving: Pillow's encoders fall back to it for comments, EXIF and more."""
+    kept, image.info = image.info, {}
+    try:
+        yield
+    finally:
+        image.info = kept
+
+
+def _webp_source(upright: Image.Image) -> Image.Image:
+    # Common modes resize as they are and convert once small; others convert first.
+    if upright.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in upright.info:
+        return upright
+    return variants.webp_ready(upright)
 
 
 def _jpeg_params(source: Image.Image, orientation: int) -> dict[str, Any]:
@@ -271,3 +450,36 @@ def _jpeg_params(source: Image.Image, orientation: int) -> dict[str, Any]:
     params["qtables"] = tables
     params["subsampling"] = sampling
     return params
+
+
+class _Budget:
+    """The processing budget: `check` rejects the upload once the deadline says time is up."""
+
+    def __init__(self, deadline: Deadline | None) -> None:
+        self._deadline = deadline
+
+    def check(self, step: str = "") -> None:
+        if self._deadline is None:
+            return
+        remaining = self._deadline()
+        if remaining <= 0:
+            raise UploadRejected(
+                RejectionReason.TOO_COMPLEX,
+                "The image takes too long to process; it is too complex to accept.",
+                detail=f"over the processing budget at {step or 'a step'} ({remaining:.3f} s left)",
+            )
+
+
+class _BudgetedReader(io.BytesIO):
+    """The upload as Pillow reads it while decoding, checking the budget as the reads go by."""
+
+    def __init__(self, data: bytes, budget: _Budget) -> None:
+        super().__init__(data)
+        self._budget = budget
+        self._reads = 0
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._reads += 1
+        if self._reads % _READS_PER_CHECK == 0 or size is None or size < 0 or size >= 4096:
+            self._budget.check("decode")
+        return super().read(size)

@@ -8,18 +8,25 @@ decoding (so a pixel bomb costs nothing), and measures the decompressed data wit
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
+from typing import cast
+
+from zlib_ng import zlib_ng
 
 from assets.errors import UploadRejected
 from assets.model import RejectionReason
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_CHUNKS = 8192
+"""Chunks in one file. libpng writes 8 KiB image-data chunks (1,280 for a 10 MiB file); Pillow
+parses each chunk in Python, so 873,000 empty ones cost seconds before any pixel."""
 
 _CHUNK_HEAD = struct.Struct(">I4s")
 _IHDR = struct.Struct(">IIBBBBB")
 _MAX_CHUNK_LENGTH = 2**31 - 1
 _INFLATE_STEP = 1 << 20
+_INFLATE_ERROR = cast("type[Exception]", zlib_ng.error)
+"""zlib-ng's stub declares `error` an instance; it is the exception class."""
 _BIT_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _ADAM7 = (
@@ -112,7 +119,15 @@ def verify_chunks(data: bytes, header: PngHeader) -> None:
     seen_image_data = False
     image_data_ended = False
     offset = len(SIGNATURE)
+    chunks = 0
     while True:
+        chunks += 1
+        if chunks > MAX_CHUNKS:
+            raise UploadRejected(
+                RejectionReason.TOO_COMPLEX,
+                f"The PNG file has more than {MAX_CHUNKS} chunks; it is too complex to process.",
+                detail=f"chunk {chunks} at {offset}",
+            )
         if offset + _CHUNK_HEAD.size > len(data):
             raise _truncated(f"no IEND chunk; the file ends at {len(data)}")
         length, kind = _CHUNK_HEAD.unpack_from(data, offset)
@@ -144,7 +159,8 @@ class _InflatedSize:
     _OUTPUT_STEP = 4 * 1024 * 1024
 
     def __init__(self, limit: int) -> None:
-        self._inflater = zlib.decompressobj()
+        # zlib-ng inflates twice as fast as the zlib Python links, with the same interface.
+        self._inflater = zlib_ng.decompressobj()
         self._limit = limit
         self._size = 0
 
@@ -176,7 +192,7 @@ class _InflatedSize:
     def _inflate(self, pending: bytes | memoryview) -> bytes:
         try:
             return self._inflater.decompress(pending, self._OUTPUT_STEP)
-        except zlib.error as error:
+        except _INFLATE_ERROR as error:
             raise _corrupt(
                 "The PNG image data is not a valid compressed stream.", str(error)
             ) from None
@@ -201,7 +217,7 @@ def _check_crc(data: bytes, offset: int, length: int, kind: bytes) -> None:
     start = offset + 4
     end = offset + _CHUNK_HEAD.size + length
     (stored,) = struct.unpack_from(">I", data, end)
-    if zlib.crc32(memoryview(data)[start:end]) != stored:
+    if zlib_ng.crc32(memoryview(data)[start:end]) != stored:
         raise _corrupt(
             "The PNG file is damaged: a chunk fails its checksum.",
             f"CRC mismatch in {kind.decode('latin-1')!r} at {offset}",

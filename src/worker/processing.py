@@ -81,17 +81,23 @@ def process_object(event: ObjectEvent, worker: Worker) -> Result:
     asset_id = source.asset_id
     token = worker.new_token()
     claim = worker.repository.claim_for_processing(
-        asset_id, event.key, token, worker.clock(), worker.settings.LEASE_SECONDS
+        asset_id,
+        event.key,
+        token,
+        worker.clock(),
+        worker.settings.LEASE_SECONDS,
+        version_id=event.version_id,
     )
     if claim.outcome is ClaimOutcome.ORPHAN:
-        worker.bucket.delete_keys([event.key])
+        if claim.asset is None:
+            # No record: whatever a worker published for this id before the record went (a
+            # delete racing a publish) goes with the original.
+            worker.bucket.delete_asset(asset_id, source.image_type)
+        else:
+            worker.bucket.delete_keys([event.key])
         return Result(Outcome.ORPHANED, asset_id, detail="no record can claim this upload")
     if claim.outcome is ClaimOutcome.FINAL:
-        if claim.asset is not None and claim.asset.status is AssetStatus.REJECTED:
-            # A rejected asset keeps no original, even one uploaded again with the same form.
-            worker.bucket.delete_keys([event.key])
-        status = claim.asset.status if claim.asset else "final"
-        return Result(Outcome.DUPLICATE, asset_id, detail=f"already {status}")
+        return _after_decision(event, claim.asset, worker)
     if claim.outcome is ClaimOutcome.LEASE_HELD or claim.asset is None:
         raise RetryLater(f"asset {asset_id} is being processed by another worker")
     try:
@@ -99,6 +105,25 @@ def process_object(event: ObjectEvent, worker: Worker) -> Result:
     except Exception:
         _release(worker, asset_id, token)
         raise
+
+
+def _after_decision(event: ObjectEvent, decided: Asset | None, worker: Worker) -> Result:
+    """A notification for a key whose asset is decided: a redelivery, or a form POSTed again."""
+    asset_id = decided.asset_id if decided else None
+    decided_version = decided.source_version_id if decided else None
+    if event.version_id and decided_version and event.version_id != decided_version:
+        # Another POST of the same form: never processed, and not kept either.
+        worker.bucket.delete_version(event.key, event.version_id)
+        return Result(
+            Outcome.DUPLICATE,
+            asset_id,
+            detail=f"version {event.version_id} came after the decision; deleted unprocessed",
+        )
+    if decided is not None and decided.status is AssetStatus.REJECTED:
+        # A rejected asset keeps no original.
+        worker.bucket.delete_keys([event.key])
+    status = decided.status if decided else "final"
+    return Result(Outcome.DUPLICATE, asset_id, detail=f"already {status}")
 
 
 def _process_claimed(event: ObjectEvent, asset: Asset, token: str, worker: Worker) -> Result:

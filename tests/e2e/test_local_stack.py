@@ -23,9 +23,9 @@ import httpx
 import pytest
 from PIL import Image
 
+from local_stack.aws import MotoClients
 from local_stack.state import StackInfo
-
-from .support import (
+from testbed.stack import (
     PROJECT,
     RunningStack,
     add_user,
@@ -47,10 +47,11 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
-def sign_in(http: httpx.Client, info: StackInfo, email: str, password: str) -> str:
+def sign_in(http: httpx.Client, info: StackInfo, email: str, password: str, **headers: str) -> str:
     response = http.post(
         info.awsEndpointUrl + "/",
         headers={
+            **headers,
             "content-type": "application/x-amz-json-1.1",
             "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
         },
@@ -276,6 +277,46 @@ def test_a_second_stack_on_the_same_ports_fails_clearly(
     )
     assert again.returncode == 1
     assert "already running" in again.stdout
+
+
+def test_a_page_on_another_site_can_neither_wipe_nor_drive_the_stack(
+    stack: RunningStack, http: httpx.Client
+) -> None:
+    info = stack.info
+    evil = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    # GIVEN a queue and a user the stack provisioned
+    queue = MotoClients(info.awsEndpointUrl, info.region).sqs
+    assert queue.get_queue_attributes(QueueUrl=str(info.queueUrl), AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]
+    # WHEN a page elsewhere POSTs to moto's reset, as any open tab could (a form, a fetch) ...
+    reset = f"{info.awsEndpointUrl}/moto-api/reset"
+    assert http.post(reset, headers=evil).status_code == 403
+    # ... or sends it without an Origin (an <img>, a link), or deletes the bucket's objects
+    assert http.post(reset, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    deleted = http.post(f"{info.awsEndpointUrl}/{info.bucketName}?delete", headers=evil)
+    assert deleted.status_code == 403
+    # THEN nothing was reset: the queue and the demo user are still there
+    assert queue.get_queue_attributes(QueueUrl=str(info.queueUrl), AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]
+    token = sign_in(http, info, info.demoUser.email, info.demoUser.password)
+    # AND the API refuses a rebinding page's Host and another site's Origin ...
+    assert (
+        http.get(f"{info.apiUrl}/health", headers={"Host": "rebind.evil.example"}).status_code
+        == 403
+    )
+    created = http.post(
+        f"{info.apiUrl}/assets",
+        headers={**evil, "authorization": f"Bearer {token}"},
+        json={"contentType": "image/png"},
+    )
+    assert created.status_code == 403
+    # ... and the CDN another site's fetch, while the page's own calls still go through
+    assert http.get(f"{info.pageUrl}config.js", headers=evil).status_code == 403
+    page = {"Origin": info.pageUrl.rstrip("/"), "Sec-Fetch-Site": "same-site"}
+    assert http.get(f"{info.apiUrl}/health", headers=page).status_code == 200
+    assert sign_in(http, info, info.demoUser.email, info.demoUser.password, **page)
 
 
 def test_ctrl_c_stops_everything_and_frees_every_port(stack: RunningStack) -> None:

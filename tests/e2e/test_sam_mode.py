@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 
 from local_stack.blueprint import derive_blueprint
-from local_stack.cfn_template import load_template
-
-from .support import start_stack, wait_for_stack
+from local_stack.template import load_template
+from testbed.stack import start_stack, wait_for_stack
 
 
 def test_sam_mode_serves_containers_and_writes_the_env_file(tmp_path: Path) -> None:
@@ -50,3 +49,5 @@ def test_sam_mode_serves_containers_and_writes_the_env_file(tmp_path: Path) -> N
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
         assert process.wait(timeout=30) == 0
+    # A clean stop leaves no env file behind (its values die with this stack's user pool).
+    assert not (tmp_path / "sam-env.json").exists()

@@ -18,7 +18,6 @@ from assets.model import Asset, ImageType
 from assets.settings import ApiSettings, WorkerSettings
 from local_stack.aws import MotoClients
 from local_stack.blueprint import Blueprint, derive_blueprint
-from local_stack.cfn_template import TEMPLATE_PATH, load_template
 from local_stack.environment import (
     Timings,
     base_environment,
@@ -26,9 +25,10 @@ from local_stack.environment import (
     local_timings,
     worker_overrides,
 )
-from local_stack.moto_app import MotoServer
 from local_stack.provision import Provisioned, provision
 from local_stack.state import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from local_stack.template import TEMPLATE_PATH, load_template
+from testbed.moto_server import MotoServer
 
 REGION = "us-east-1"
 OWNER = "8f1c6c1e-0000-4000-8000-00000000f4a7"

@@ -25,8 +25,8 @@ import worker.main
 from assets.model import Asset, AssetStatus, ImageType
 from assets.repository import AssetRepository
 from local_stack.blueprint import Blueprint
-from local_stack.moto_app import MotoServer
 from local_stack.poller import EventSourceConfig, FunctionConfig, SqsPoller
+from testbed.moto_server import MotoServer
 from tests.faults.conftest import REGION, Deployment, deploy
 from tests.unit.worker.harness import metric_counts
 from worker.runtime import build_worker

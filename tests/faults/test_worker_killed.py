@@ -24,9 +24,10 @@ from PIL import Image
 from assets.model import AssetStatus, ImageType
 from assets.repository import AssetRepository
 from local_stack.blueprint import Blueprint
-from local_stack.moto_app import MotoServer
-from local_stack.stack import StackOptions, _Starter
+from local_stack.options import StackOptions
+from local_stack.plan import worker_launch
 from local_stack.supervisor import Child, ChildSpec, Output, Supervisor
+from testbed.moto_server import MotoServer
 from tests.faults.conftest import REGION, Deployment, deploy
 from tests.faults.paused_worker import MARKER_VARIABLE
 
@@ -46,11 +47,14 @@ class PausingSupervisor(Supervisor):
 def start_worker(deployment: Deployment, supervisor: Supervisor, marker: Path) -> Child:
     """The local stack's worker process, started exactly as `python -m local_stack` starts it."""
     environment = {**deployment.worker_environment(), MARKER_VARIABLE: str(marker)}
-    starter = _Starter(StackOptions(region=REGION), supervisor, lambda _: None, lambda: False)
-    starter._start_worker(
-        deployment.blueprint, deployment.provisioned, deployment.timings, environment
+    launch = worker_launch(
+        StackOptions(region=REGION),
+        deployment.blueprint,
+        deployment.provisioned,
+        deployment.timings,
+        environment,
     )
-    child = supervisor.children[-1]
+    child = supervisor.start(launch.spec({}))
     child.wait_ready(START_TIMEOUT, lambda: False)
     return child
 

@@ -23,9 +23,9 @@ from api.logs import logger as api_logger
 from assets.aws import AwsClients
 from assets.model import ImageType, new_upload
 from assets.repository import AssetRepository
-from tests.support.aws import create_asset_bucket, create_assets_table
-from tests.support.moto_server import free_port
-from tests.support.tokens import TokenForge
+from testbed.aws import create_asset_bucket, create_assets_table
+from testbed.moto_server import free_port
+from testbed.tokens import TokenForge
 from tests.unit.api.conftest import REGION, JwksServer, Pool, Resources, build_app, make_settings
 
 POOL = Pool("us-east-1_Hostile1", "hostile-web-client", "hostile-other-client")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from testbed.events import http_api_event, lambda_context
 from tests.hostile.conftest import PAGE_ORIGIN, UNKNOWN_ID, Api
-from tests.support.events import http_api_event, lambda_context
 
 MARK = "X-Injected"
 INJECTIONS = {

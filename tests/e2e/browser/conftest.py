@@ -30,7 +30,7 @@ from playwright.sync_api import (
 )
 
 from local_stack.client import LocalStackClient
-from tests.e2e.support import PROJECT, RunningStack, add_user, running_stack
+from testbed.stack import PROJECT, RunningStack, add_user, running_stack
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Without the background-networking flags Chromium calls Google, which the CI network refuses.

@@ -21,8 +21,8 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from local_stack.client import LocalStackClient
+from testbed.stack import RunningStack
 from tests.e2e.browser.conftest import Shots
-from tests.e2e.support import RunningStack
 
 HOSTED_UI = "https://asset-uploads-test.auth.us-east-1.amazoncognito.com"
 

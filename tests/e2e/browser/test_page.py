@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext, FilePayload, Page, Request, Route, expect
 
 from local_stack.client import LocalStackCallFailed, LocalStackClient
+from testbed.stack import RunningStack
 from tests.e2e.browser.conftest import (
     Shots,
     card,
@@ -25,7 +26,6 @@ from tests.e2e.browser.conftest import (
     png_bytes,
     sign_in,
 )
-from tests.e2e.support import RunningStack
 
 FILE_INPUT = "Choose a PNG or JPEG image"
 TIMES = "\N{MULTIPLICATION SIGN}"  # as the page writes pixel sizes

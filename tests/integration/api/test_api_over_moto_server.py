@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from assets.settings import ApiSettings
-from tests.support.aws import create_asset_bucket, create_assets_table
-from tests.support.moto_server import moto_server
+from testbed.aws import create_asset_bucket, create_assets_table
+from testbed.moto_server import moto_server
 
 REGION = "us-east-1"
 PASSWORD = "Correct-Horse-Battery-9"

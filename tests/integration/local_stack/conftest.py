@@ -10,9 +10,9 @@ import pytest
 
 from local_stack.aws import MotoClients
 from local_stack.blueprint import Blueprint, derive_blueprint
-from local_stack.cfn_template import load_template
-from local_stack.moto_app import MotoServer
 from local_stack.state import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from local_stack.template import load_template
+from testbed.moto_server import MotoServer
 
 FIXTURE_TEMPLATE = Path(__file__).parents[2] / "unit" / "local_stack" / "data" / "template.yaml"
 PAGE_ORIGIN = "http://127.0.0.1:8700"

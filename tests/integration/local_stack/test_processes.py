@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import socket
@@ -16,7 +15,8 @@ import httpx
 import pytest
 
 from local_stack.child import READY_MARKER
-from local_stack.environment import base_environment, python_command
+from local_stack.environment import base_environment
+from local_stack.plan import Launch, WebConfig
 from local_stack.supervisor import (
     ChildFailed,
     ChildSpec,
@@ -162,27 +162,10 @@ def test_the_web_process_serves_on_the_handed_socket_and_dies_with_its_superviso
         os.environ, region="us-east-1", endpoint_url="http://127.0.0.1:9"
     )
     supervisor = Supervisor(Output(io.StringIO(), colour=False))
-    child = supervisor.start(
-        ChildSpec(
-            "web",
-            python_command(
-                "local_stack.child",
-                "web",
-                "--fd",
-                str(listener.fileno()),
-                "--region",
-                "us-east-1",
-                "--bucket",
-                "b",
-                "--site-dir",
-                str(site),
-                "--config-json",
-                json.dumps({"apiBaseUrl": "http://127.0.0.1:1"}),
-            ),
-            environment,
-            [listener],
-        )
+    config = WebConfig(
+        region="us-east-1", bucket="b", site_dir=site, config={"apiBaseUrl": "http://127.0.0.1:1"}
     )
+    child = supervisor.start(Launch("web", config, environment, "web").spec({"web": listener}))
     try:
         child.wait_ready(30, lambda: False)
         assert httpx.get(f"http://127.0.0.1:{port}/").text == "<p>page</p>"

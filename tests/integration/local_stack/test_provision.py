@@ -13,9 +13,9 @@ from botocore.config import Config
 from assets.model import OWNER_INDEX_NAME
 from local_stack.aws import MotoClients
 from local_stack.blueprint import Blueprint
-from local_stack.moto_app import MotoServer
 from local_stack.provision import Provisioned, create_user, generate_password, provision
 from local_stack.state import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from testbed.moto_server import MotoServer
 
 ASSET_ID = "6f1c2b9e-4c3d-4b8a-9f1e-2d3c4b5a6f70"
 SOURCE_KEY = f"uploads/originals/{ASSET_ID}.png"

@@ -21,7 +21,7 @@ import worker.main
 from assets.aws import AwsClients
 from assets.model import AssetStatus, ImageType, new_upload
 from assets.repository import AssetRepository
-from tests.support.aws import create_asset_bucket, create_assets_table
+from testbed.aws import create_asset_bucket, create_assets_table
 from tests.unit.worker.harness import LambdaContextStub
 
 TABLE = "it-assets"

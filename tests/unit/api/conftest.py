@@ -18,8 +18,8 @@ from api.app import create_app
 from api.security import CognitoTokenVerifier, JwksCache
 from assets.aws import AwsClients
 from assets.settings import ApiSettings
-from tests.support.aws import create_asset_bucket, create_assets_table
-from tests.support.tokens import TokenForge, moto_public_jwks
+from testbed.aws import create_asset_bucket, create_assets_table
+from testbed.tokens import TokenForge, moto_public_jwks
 
 REGION = "us-east-1"
 BASE_URL = "https://cdn.example.test/assets"

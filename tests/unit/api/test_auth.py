@@ -18,7 +18,7 @@ from jose.utils import base64url_encode
 from api.logs import logger
 from api.security import CognitoTokenVerifier, JwksCache, KeysUnavailable, TokenRejected
 from assets.aws import AwsClients
-from tests.support.tokens import (
+from testbed.tokens import (
     DROP,
     TokenForge,
     foreign_private_pem,

@@ -17,7 +17,7 @@ _PROBE = """
 import json, sys
 import api.main
 from api import schemas
-from tests.support.events import http_api_event, lambda_context
+from testbed.events import http_api_event, lambda_context
 loaded = sorted(
     name for name in ("pydantic.v1", "pydantic_settings", "jose.jwk", "jose.jws", "jose.backends",
                       "cryptography.x509")

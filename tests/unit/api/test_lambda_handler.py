@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from mangum import Mangum
 
 from api.lambda_adapter import LambdaAdapter
-from tests.support.events import http_api_event, lambda_context
+from testbed.events import http_api_event, lambda_context
 from tests.unit.api.conftest import Pool, Resources, User
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from api.snapstart import register_restore_hook
 from assets.aws import AwsClients
-from tests.support.aws import create_assets_table
-from tests.support.moto_server import moto_server
-from tests.support.tokens import moto_public_jwks
+from testbed.aws import create_assets_table
+from testbed.moto_server import moto_server
+from testbed.tokens import moto_public_jwks
 from tests.unit.api.conftest import JwksServer, User
 
 Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]

@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from assets.model import OWNER_INDEX_NAME, SOURCE_PREFIX
-from local_stack.blueprint import (
-    LOCAL_AUTH_FLOWS,
-    TemplateError,
-    derive_blueprint,
-    resolve_value,
-)
-from local_stack.cfn_template import load_template
+from local_stack.blueprint import LOCAL_AUTH_FLOWS, derive_blueprint, resolve_value
+from local_stack.template import TemplateError, load_template
 
 FIXTURE = Path(__file__).parent / "data" / "template.yaml"
 

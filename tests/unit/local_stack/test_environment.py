@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from local_stack.blueprint import Blueprint, derive_blueprint
-from local_stack.cfn_template import load_template
 from local_stack.environment import (
     api_overrides,
     base_environment,
@@ -17,6 +16,7 @@ from local_stack.environment import (
     worker_overrides,
 )
 from local_stack.provision import Provisioned
+from local_stack.template import load_template
 
 FIXTURE = Path(__file__).parent / "data" / "template.yaml"
 PROVISIONED = Provisioned(

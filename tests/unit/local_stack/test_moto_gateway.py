@@ -226,3 +226,38 @@ def test_moto_answers_to_other_origins_carry_no_cors_grant(moto: RecordingApp) -
     # THEN another origin's page cannot read it
     assert response.status_code == 204
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        # A page elsewhere submitting a form, or fetching with no-cors: the browser says who.
+        ("/moto-api/reset", {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}),
+        ("/moto-api/reset", {"Origin": "null"}),
+        # An <img> or a link carries no Origin, but the browser still marks it cross-site.
+        ("/moto-api/reset", {"Sec-Fetch-Site": "cross-site"}),
+        (f"/{BUCKET}?delete", {"Origin": "https://evil.example"}),
+    ],
+)
+def test_other_sites_cannot_change_moto(
+    moto: RecordingApp, path: str, headers: dict[str, str]
+) -> None:
+    response = client_for(moto).post(path, headers={"Host": "127.0.0.1:8702", **headers})
+    assert response.status_code == 403
+    assert moto.calls == []
+
+
+def test_the_page_tools_and_moto_itself_still_reach_moto(moto: RecordingApp) -> None:
+    client = client_for(moto)
+    for headers in (
+        {"Origin": PAGE, "Sec-Fetch-Site": "same-site"},  # the page (sign-in, form POST)
+        {},  # boto3, httpx, the tests
+        {"Origin": "http://127.0.0.1:8702", "Sec-Fetch-Site": "same-origin"},  # moto's dashboard
+    ):
+        assert (
+            client.post(
+                "/moto-api/reset", headers={"Host": "127.0.0.1:8702", **headers}
+            ).status_code
+            == 204
+        )
+    assert len(moto.calls) == 3

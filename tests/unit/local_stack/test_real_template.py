@@ -7,7 +7,6 @@ import pytest
 from assets.model import OWNER_INDEX_NAME, SOURCE_PREFIX
 from assets.settings import ApiSettings, WorkerSettings
 from local_stack.blueprint import Blueprint, derive_blueprint
-from local_stack.cfn_template import load_template
 from local_stack.environment import (
     api_overrides,
     function_environment,
@@ -15,6 +14,7 @@ from local_stack.environment import (
     worker_overrides,
 )
 from local_stack.provision import Provisioned
+from local_stack.template import load_template
 
 PROVISIONED = Provisioned(
     table_name="local-assets",

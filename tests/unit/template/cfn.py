@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from local_stack.cfn_template import load_template
+from local_stack.template import function_properties, load_template
 
 NO_VALUE = object()
 """What `!Ref AWS::NoValue` resolves to: removed from the mapping or list holding it."""
@@ -32,22 +32,9 @@ def resources(type_: str | None = None) -> dict[str, dict[str, Any]]:
     }
 
 
-def sam_merge(global_value: Any, local_value: Any) -> Any:
-    """How SAM applies Globals: maps merge (the function's keys win), lists add up."""
-    if isinstance(global_value, Mapping) and isinstance(local_value, Mapping):
-        merged = dict(global_value)
-        for key, value in local_value.items():
-            merged[key] = sam_merge(global_value[key], value) if key in global_value else value
-        return merged
-    if isinstance(global_value, list) and isinstance(local_value, list):
-        return global_value + local_value
-    return local_value
-
-
 def function(logical_id: str) -> dict[str, Any]:
-    """A function's properties with Globals.Function applied as SAM applies them."""
-    merged: dict[str, Any] = sam_merge(template()["Globals"]["Function"], properties(logical_id))
-    return merged
+    """A function's properties with Globals.Function applied as SAM applies them (SAM's own code)."""
+    return function_properties(template(), logical_id)
 
 
 def properties(logical_id: str) -> dict[str, Any]:

@@ -90,6 +90,14 @@ def test_asset_bucket_lifecycle_aborts_uploads_and_expires_old_versions() -> Non
     assert expiring[0]["ExpirationInDays"] > dlq_retention_days
 
 
+def test_replaced_and_deleted_originals_are_gone_within_a_day() -> None:
+    # Issue 15.3: a form POSTed again leaves versions; none of them may be kept for weeks.
+    rules = properties("AssetBucket")["LifecycleConfiguration"]["Rules"]
+    uploads = [r for r in rules if r.get("Prefix") == "uploads/"]
+    assert [r["NoncurrentVersionExpiration"] for r in uploads] == [{"NoncurrentDays": 1}]
+    assert SOURCE_PREFIX.startswith("uploads/")
+
+
 def test_asset_bucket_cors_allows_only_browser_form_posts() -> None:
     for stack in (
         PREVIEW,
@@ -395,6 +403,8 @@ def test_worker_role_is_exactly_the_shared_contract() -> None:
         ("s3:PutObject", _PROCESSED),
         ("s3:DeleteObject", _ORIGINALS),
         ("s3:DeleteObject", _PROCESSED),
+        # A form POSTed again after the decision: that version goes for good (issue 15.3).
+        ("s3:DeleteObjectVersion", _ORIGINALS),
     }
     # Listing is the bucket-level grant S3 needs to answer a missing original with 404, not 403.
     (listing,) = [g for g in role_grants("WorkerFunctionRole") if g.action == "s3:ListBucket"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from local_stack.cfn_template import TEMPLATE_PATH
+from local_stack.template import TEMPLATE_PATH
 from tests.unit.template.cfn import template
 
 ROOT = TEMPLATE_PATH.parent

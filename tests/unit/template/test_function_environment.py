@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assets.settings import ApiSettings, AssetSettings, WorkerSettings, load_settings
-from local_stack.cfn_template import TEMPLATE_PATH
+from local_stack.template import TEMPLATE_PATH
 from tests.unit.template.cfn import function, properties, template
 
 FUNCTIONS: dict[str, type[AssetSettings]] = {

@@ -14,7 +14,7 @@ from deploy.lambda_deps import FUNCTIONS, FunctionBundle
 
 from tests.unit.template.cfn import properties, resources, template
 
-FIRST_PARTY = frozenset({"api", "assets", "worker", "local_stack"})
+FIRST_PARTY = frozenset({"api", "assets", "worker", "local_stack", "testbed"})
 _LOCK_LINE = re.compile(
     r"^([a-z0-9][a-z0-9.-]*)==([^\s\\]+) \\\n    --hash=sha256:[0-9a-f]{64}$", re.M
 )

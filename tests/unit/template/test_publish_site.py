@@ -13,7 +13,7 @@ import pytest
 from deploy import publish_site
 from moto import mock_aws
 
-from local_stack.cfn_template import TEMPLATE_PATH
+from local_stack.template import TEMPLATE_PATH
 from local_stack.web import config_script as local_config_script
 from tests.unit.template.cfn import template
 

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from assets.aws import AwsClients
 from assets.settings import WorkerSettings, load_settings
-from tests.support.aws import create_asset_bucket, create_assets_table
+from testbed.aws import create_asset_bucket, create_assets_table
 from tests.unit.worker.harness import BUCKET, TABLE, Harness
 
 

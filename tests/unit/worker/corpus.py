@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -11,12 +12,16 @@ from dataclasses import dataclass, field
 from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from assets.model import ImageType, RejectionReason
+from worker import colour
 
 SECRETS = (b"SpyCam 3000", b"secret comment", b"xmp-secret", b"secret text", b"secret ztxt")
 """Metadata planted in the corpus; none of it may reach a published file."""
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+SRGB_PROFILE = colour.srgb_profile()
+"""The sRGB profile the worker publishes; an upload carrying it keeps it (and its exact pixels)."""
+FOREIGN_SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+"""sRGB too, but not our bytes (lcms stamps the time): replaced by ours, pixels kept."""
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
     b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator="xmp-secret"/>'
@@ -340,3 +345,144 @@ def invalid_corpus() -> tuple[Invalid, ...]:
             RejectionReason.NOT_AN_IMAGE,
         ),
     )
+
+
+# --- colour profiles -------------------------------------------------------------------------
+
+D50 = (0.9642, 1.0, 0.8249)
+ADOBE_RGB_COLORANTS = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+"""Adobe RGB (1998) primaries adapted to D50: a gamut wider than sRGB's, as cameras embed it."""
+SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+HTML_PAYLOAD = b"<html><body><script>alert('icc')</script></body></html>"
+
+
+def _s15(value: float) -> bytes:
+    return struct.pack(">i", round(value * 65536))
+
+
+def _xyz(xyz: tuple[float, float, float]) -> bytes:
+    return b"XYZ \0\0\0\0" + b"".join(_s15(v) for v in xyz)
+
+
+def _gamma(value: float) -> bytes:
+    return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(value * 256)) + b"\0\0"
+
+
+def icc_profile(
+    space: str = "RGB",
+    *,
+    colorants: tuple[tuple[float, float, float], ...] = ADOBE_RGB_COLORANTS,
+    gamma: float = 2.2,
+    private: bytes = b"",
+    appended: bytes = b"",
+) -> bytes:
+    """A matrix/TRC ICC v2 profile built by hand, optionally carrying a payload in a private tag
+    or after its tag data (both inside the size the header declares, as an attacker would)."""
+    tags: list[tuple[bytes, bytes]] = [(b"wtpt", _xyz(D50))]
+    if space == "RGB":
+        tags += [(b"rXYZ", _xyz(colorants[0])), (b"gXYZ", _xyz(colorants[1]))]
+        tags += [(b"bXYZ", _xyz(colorants[2]))]
+        tags += [(kind, _gamma(gamma)) for kind in (b"rTRC", b"gTRC", b"bTRC")]
+    else:
+        tags.append((b"kTRC", _gamma(gamma)))
+    if private:
+        tags.append((b"zzzz", private))
+    colour_space = b"RGB " if space == "RGB" else b"GRAY"
+    return _assemble(b"mntr", colour_space, b"XYZ ", tags, appended)
+
+
+def _assemble(
+    device_class: bytes,
+    colour_space: bytes,
+    connection_space: bytes,
+    tags: list[tuple[bytes, bytes]],
+    appended: bytes = b"",
+) -> bytes:
+    """An ICC v2 profile: header, tag table and tag data (each 4-byte aligned), then `appended`."""
+    table = struct.pack(">I", len(tags))
+    offset = 128 + 4 + 12 * len(tags)
+    data = b""
+    for signature, body in tags:
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body + b"\0" * (-len(body) % 4)
+    header = (
+        struct.pack(">I", 128 + len(table) + len(data) + len(appended))
+        + b"\0\0\0\0"
+        + bytes.fromhex("02100000")
+        + device_class
+        + colour_space
+        + connection_space
+        + bytes(12)
+        + b"acsp"
+        + bytes(28)  # platform, flags, manufacturer, model, attributes, rendering intent
+        + b"".join(_s15(v) for v in D50)
+        + bytes(48)  # creator, profile id, reserved
+    )
+    assert len(header) == 128
+    return header + table + data + appended
+
+
+# --- CPU bombs (issue 15.7) ------------------------------------------------------------------
+
+
+def png_chunk_bomb(count: int = 873_000) -> bytes:
+    """A valid PNG with `count` empty ancillary chunks before its image data (10 MiB at 873,000)."""
+    valid = encode(pattern(8, 8), "PNG")
+    return valid[:33] + chunk(b"zeRo", b"") * count + valid[33:]
+
+
+def jpeg_segment_bomb(count: int = 2_500_000) -> bytes:
+    """A valid JPEG with `count` empty comment segments after its signature (10 MB at 2.5 M)."""
+    valid = encode(pattern(16, 16), "JPEG")
+    return valid[:2] + b"\xff\xfe\x00\x02" * count + valid[2:]
+
+
+def jpeg_padding_bomb(size: int = 10_000_000) -> bytes:
+    """A valid JPEG whose first segment is preceded by `size` fill bytes, which Pillow reads one by one."""
+    valid = encode(pattern(16, 16), "JPEG")
+    return valid[:2] + b"\xff" * size + valid[2:]
+
+
+_NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+
+
+def progressive_scan_bomb(width: int, height: int, scans: int) -> bytes:
+    """A flat progressive JPEG whose last scan is repeated until it has `scans`: each repeat costs
+    a pass over the image's blocks and a few hundred bytes (libjpeg only warns about it)."""
+    data = encode(Image.new("RGB", (width, height), (128, 128, 128)), "JPEG", progressive=True)
+    eoi = data.rindex(b"\xff\xd9")
+    last = data.rindex(b"\xff\xda")
+    repeated = data[last:eoi]
+    have = data.count(b"\xff\xda")
+    return data[:eoi] + repeated * max(0, scans - have) + data[eoi:]
+
+
+def png_rgb16_flat(width: int, height: int) -> bytes:
+    """A flat 16-bit RGB PNG: 40 MP compresses to about 300 KB and decodes to 240 MB."""
+    row = b"\0" + b"\x80\x00" * 3 * width
+    compressor = zlib.compressobj(9)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return PNG_SIGNATURE + ihdr(width, height, 16) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def cmyk_profile() -> bytes:
+    """A tiny CMYK-to-Lab ICC v2 profile (a 2-point lut8): ink darkens, cyan turns blue-green."""
+    grid = 2
+    clut = bytearray()
+    for c in range(grid):
+        for m in range(grid):
+            for y in range(grid):
+                for k in range(grid):
+                    lightness = 255 - 60 * (c + m + y) - 150 * k
+                    clut += bytes((max(0, lightness), 128 - 40 * c + 40 * m, 128 - 40 * y))
+    identity = bytes(range(256))
+    matrix = b"".join(_s15(1.0 if i in (0, 4, 8) else 0.0) for i in range(9))
+    lut = (
+        b"mft1\0\0\0\0"
+        + bytes((4, 3, grid, 0))
+        + matrix
+        + identity * 4
+        + bytes(clut)
+        + identity * 3
+    )
+    return _assemble(b"prtr", b"CMYK", b"Lab ", [(b"wtpt", _xyz(D50)), (b"A2B0", lut)])

@@ -1,4 +1,4 @@
-"""Starting the local stack as a user would, for the end-to-end tests."""
+"""Starting the local stack as a user would (a subprocess on free ports), for tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from local_stack.state import StackInfo, StateFileError, read_state
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0
 
 
