@@ -1,9 +1,11 @@
 """Warm per-request overhead of the app: requests through the Lambda handler minus the same AWS calls.
 
-Each iteration sends `POST /assets` and `GET /assets/{id}` as API Gateway v2 events through the
-Lambda handler (`api.main.handler`'s class), then makes the AWS calls those requests make (the
-form's slot UpdateItem, presign, PutItem; GetItem) directly with the same boto3 clients; the overhead is the paired
-difference. Logging is on, at INFO, to /dev/null. AWS is `--aws stub` (default: botocore answers
+Each iteration sends `POST /assets`, `GET /assets/{id}` and a `GET /assets/{id}` for an id with no
+record (the 404 path) as API Gateway v2 events through the Lambda handler (`api.main.handler`'s
+class), then makes the AWS calls those requests make (the form's slot UpdateItem, presign,
+PutItem; GetItem; GetItem) directly with the same boto3 clients and the same parameters (a record
+of the same shape, the form's same conditions); the overhead is the paired difference. Logging is
+on, at INFO, to /dev/null. AWS is `--aws stub` (default: botocore answers
 every call at once with a fixed response, so AWS costs the same near-nothing on both paths and the
 difference is the app alone) or `--aws moto` (moto in-process: real semantics, but its own latency
 and jitter swamp a sub-millisecond figure).
@@ -21,7 +23,9 @@ import logging
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,7 @@ from api.app import create_app  # noqa: E402
 from api.lambda_adapter import LambdaAdapter  # noqa: E402
 from api.security import CognitoTokenVerifier, JwksCache  # noqa: E402
 from assets.aws import AwsClients  # noqa: E402
+from assets.model import ImageType, new_upload, to_item  # noqa: E402
 from assets.pending import PendingUploads  # noqa: E402
 from assets.settings import ApiSettings  # noqa: E402
 from bench.support import emit_json, human_stream, percentile  # noqa: E402
@@ -59,6 +64,7 @@ REGION = "us-east-1"
 
 
 STUB_ASSET_ID = "307d0b55-05d1-4c0f-a0fb-4c3e1083e3df"
+MISSING_ASSET_ID = "9b2e4c1a-7d3f-4e8a-b5c6-0f1e2d3c4b5a"
 
 
 class _Answer:
@@ -79,11 +85,18 @@ def _stub_aws(dynamodb: Any, owner: str) -> None:
         "updatedAt": {"S": "2026-06-21T10:15:00.000Z"},
         "expiresAt": {"N": "99999999999"},
     }
-    answers = {"GetItem": {"Item": item}, "PutItem": {}, "UpdateItem": {}}
+    answers: dict[str, dict[str, Any]] = {"PutItem": {}, "UpdateItem": {}}
     for operation, answer in answers.items():
         dynamodb.meta.events.register(
             f"before-call.dynamodb.{operation}", lambda answer=answer, **_: (_Answer(), answer)
         )
+
+    def get_item(params: dict[str, Any], **_: Any) -> tuple[_Answer, dict[str, Any]]:
+        # `params` is the serialized request: the key is in its JSON body.
+        found = STUB_ASSET_ID.encode() in params["body"]
+        return _Answer(), {"Item": item} if found else {}
+
+    dynamodb.meta.events.register("before-call.dynamodb.GetItem", get_item)
 
 
 def timed(call: Callable[[], Any]) -> tuple[float, Any]:
@@ -151,27 +164,33 @@ def main() -> None:
             Item={"assetId": {"S": "owner#direct#uploads"}, "pendingUploads": {"M": {}}},
         )
 
-        def direct_post() -> None:
+        def record_item() -> dict[str, Any]:
+            """A record as the API writes it: the same PutItem costs botocore the same."""
+            record = new_upload(str(uuid.uuid4()), owner, ImageType.PNG, datetime.now(UTC), 300)
+            return to_item(record)
+
+        def direct_post(item: dict[str, Any]) -> None:
             dynamodb.update_item(
                 TableName="assets",
                 Key={"assetId": {"S": "owner#direct#uploads"}},
                 UpdateExpression="SET pendingUploads.#asset = :until",
                 ConditionExpression="attribute_exists(pendingUploads)"
                 " AND size(pendingUploads) < :limit",
-                ExpressionAttributeNames={"#asset": f"direct-{time.perf_counter_ns()}"},
+                ExpressionAttributeNames={"#asset": item["assetId"]["S"]},
                 ExpressionAttributeValues={":until": {"N": "99999999999"}, ":limit": {"N": "1000"}},
             )
             s3.generate_presigned_post(
                 Bucket="asset-bucket",
-                Key="uploads/originals/x.png",
+                Key=f"uploads/originals/{item['assetId']['S']}.png",
                 Fields={"Content-Type": "image/png"},
-                Conditions=[["eq", "$Content-Type", "image/png"], ["content-length-range", 1, 10]],
+                Conditions=[
+                    ["eq", "$Content-Type", "image/png"],
+                    ["content-length-range", 1, settings.MAX_UPLOAD_BYTES],
+                ],
                 ExpiresIn=300,
             )
             dynamodb.put_item(
-                TableName="assets",
-                Item={"assetId": {"S": f"direct-{time.perf_counter_ns()}"}, "ownerId": {"S": "d"}},
-                ConditionExpression="attribute_not_exists(assetId)",
+                TableName="assets", Item=item, ConditionExpression="attribute_not_exists(assetId)"
             )
 
         def direct_get(asset_id: str) -> None:
@@ -182,10 +201,13 @@ def main() -> None:
         post_event = http_api_event(
             "POST", "/assets", token=token, body={"contentType": "image/png"}
         )
+        missing_event = http_api_event("GET", f"/assets/{MISSING_ASSET_ID}", token=token)
         for _ in range(50):  # warm: first JWKS fetch, clients, code paths
             handler(post_event, lambda_context())
-            direct_post()
-        rows: dict[str, list[float]] = {k: [] for k in ("post", "post_direct", "get", "get_direct")}
+            handler(missing_event, lambda_context())
+            direct_post(record_item())
+        keys = ("post", "post_direct", "get", "get_direct", "missing", "missing_direct")
+        rows: dict[str, list[float]] = {k: [] for k in keys}
         for _ in range(args.iterations):
             post_ms, response = timed(lambda: handler(post_event, lambda_context()))
             assert response["statusCode"] == 201, response
@@ -204,13 +226,22 @@ def main() -> None:
                     ExpressionAttributeValues={":none": {"M": {}}},
                 )
             get_event = http_api_event("GET", f"/assets/{asset_id}", token=token)
-            post_direct_ms, _ = timed(direct_post)
+            post_direct_ms, _ = timed(partial(direct_post, record_item()))
             get_ms, got = timed(partial(handler, get_event, lambda_context()))
             assert got["statusCode"] == 200, got
             get_direct_ms, _ = timed(partial(direct_get, asset_id))
-            for key, value in zip(
-                rows, (post_ms, post_direct_ms, get_ms, get_direct_ms), strict=True
-            ):
+            missing_ms, missed = timed(partial(handler, missing_event, lambda_context()))
+            assert missed["statusCode"] == 404, missed
+            missing_direct_ms, _ = timed(partial(direct_get, MISSING_ASSET_ID))
+            timings = (
+                post_ms,
+                post_direct_ms,
+                get_ms,
+                get_direct_ms,
+                missing_ms,
+                missing_direct_ms,
+            )
+            for key, value in zip(rows, timings, strict=True):
                 rows[key].append(value)
         verify_ms = [timed(lambda: verifier.verify(token))[0] for _ in range(2000)]
         # Signed before timing (RSA signing is the issuer's cost, not ours); each one new to the
@@ -228,6 +259,7 @@ def main() -> None:
     for name, through, direct in (
         ("POST /assets", rows["post"], rows["post_direct"]),
         ("GET /assets/{id}", rows["get"], rows["get_direct"]),
+        ("GET /assets/{id} 404", rows["missing"], rows["missing_direct"]),
     ):
         table[f"{name} handler"] = through
         table[f"{name} AWS only"] = direct
@@ -246,6 +278,11 @@ def main() -> None:
             "handler_ms": spread(rows["get"]),
             "aws_only_ms": spread(rows["get_direct"]),
             "overhead_ms": spread(table["GET /assets/{id} overhead"]),
+        },
+        "get_missing": {
+            "handler_ms": spread(rows["missing"]),
+            "aws_only_ms": spread(rows["missing_direct"]),
+            "overhead_ms": spread(table["GET /assets/{id} 404 overhead"]),
         },
         "jwt_verify_remembered_ms": spread(verify_ms),
         "jwt_verify_uncached_ms": spread(uncached_ms),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic.alias_generators import to_camel
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from api.errors import install_error_handlers
 from api.middleware import RequestMiddleware
@@ -18,6 +20,12 @@ from api.security import CognitoTokenVerifier, JwksCache
 from api.service import AssetService
 from assets.aws import AwsClients
 from assets.settings import ApiSettings
+
+# FastAPI silences this pydantic warning about the `body` field it wraps each request model in,
+# while it builds the field; the API's models are built on first use (schemas.ApiModel), after.
+warnings.filterwarnings(
+    "ignore", "The 'alias' attribute with value 'body'", UnsupportedFieldAttributeWarning
+)
 
 DESCRIPTION = """\
 Signed-in users upload PNG and JPEG images straight to a private S3 bucket.
@@ -63,9 +71,13 @@ def create_app(
         # Starlette's trailing-slash redirect builds its Location from the caller's Host and
         # X-Forwarded-Proto; every path here is exact, so `/assets/` is a plain 404 instead.
         redirect_slashes=False,
+        # Logs and metrics are Powertools' and tracing is off (template.yaml): FastAPI's own
+        # OpenTelemetry instrumentation would only ask, on every request, whether it is wanted.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     clients = clients or AwsClients(settings.AWS_REGION)
     app.state.settings = settings
+    app.state.clients = clients
     app.state.service = service or AssetService(settings, clients)
     app.state.verifier = verifier or CognitoTokenVerifier(
         issuer=settings.cognito_issuer,

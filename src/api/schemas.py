@@ -33,7 +33,10 @@ from assets.text import ALBUM_NAME, DESCRIPTION, FILE_NAME, TITLE, TextRejected,
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # Built on first use, not at import: a cold start builds only the models its request needs.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, defer_build=True
+    )
 
 
 class RequestModel(ApiModel):

@@ -100,6 +100,12 @@ class AwsClients:
                     self._clients[service] = client
         return client
 
+    def close_connections(self) -> None:
+        """Drop every open connection; the clients stay usable and open new ones when next used."""
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+
     @property
     def dynamodb(self) -> DynamoDBClient:
         client: DynamoDBClient = self._client("dynamodb")

@@ -2,15 +2,19 @@
 
 Nothing else reads `os.environ`. AWS endpoints are not settings: boto3 reads its own
 `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables.
+
+Plain pydantic models validated from the environment's exact names: pydantic-settings would read
+them the same way, but importing it (its .env, CLI and cloud-vault sources) is about 40 ms of a
+Lambda cold start, for nothing these settings use.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, TypeVar
+import os
+from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
 
@@ -19,10 +23,12 @@ class SettingsError(RuntimeError):
     """The environment does not configure the service; the message names every variable at fault."""
 
 
-class AssetSettings(BaseSettings):
+class AssetSettings(BaseModel):
     """What the API and the worker both need: where asset records and bytes live."""
 
-    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+    # Names are exact (case-sensitive); the rest of the environment is ignored. Built when first
+    # loaded: a process validates one of these classes, and need not build the others.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     AWS_REGION: str = Field(min_length=1)
     ASSETS_TABLE_NAME: str = Field(min_length=1)
@@ -35,14 +41,14 @@ class ApiSettings(AssetSettings):
 
     ASSET_BASE_URL: str = Field(min_length=1)
     COGNITO_USER_POOL_ID: str = Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$")
-    COGNITO_CLIENT_ID: Annotated[tuple[str, ...], NoDecode] = Field(min_length=1)
+    COGNITO_CLIENT_ID: tuple[str, ...] = Field(min_length=1)
     COGNITO_JWKS_URL: str | None = None
     UPLOAD_FORM_TTL_SECONDS: int = Field(default=300, ge=10, le=3600)
     # One item holds a user's open forms (assets.pending), so the limit also bounds its size.
     MAX_PENDING_UPLOADS: int = Field(default=20, ge=1, le=1000)
     MAX_ALBUMS: int = Field(default=1000, ge=1)
     """Albums per user."""
-    CORS_ALLOW_ORIGINS: Annotated[tuple[str, ...], NoDecode] = ()
+    CORS_ALLOW_ORIGINS: tuple[str, ...] = ()
     """Origins allowed to call the API from a browser when no API Gateway sits in front (local)."""
     ASSET_DELIVERY: Literal["signed", "public"] = "signed"
     """`signed`: every image URL is a CloudFront signed URL for its owner; `public`: plain URLs."""
@@ -122,7 +128,7 @@ SettingsT = TypeVar("SettingsT", bound=AssetSettings)
 def load_settings(settings_type: type[SettingsT]) -> SettingsT:
     """Read and validate settings, failing with one message that names each variable at fault."""
     try:
-        return settings_type()  # type: ignore[call-arg]  # values come from the environment
+        return settings_type.model_validate(os.environ)
     except ValidationError as error:
         problems = []
         for detail in error.errors():

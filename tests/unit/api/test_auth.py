@@ -12,12 +12,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from jose import jws
 from jose.utils import base64url_encode
 
 from api.logs import logger
 from api.security import CognitoTokenVerifier, JwksCache, KeysUnavailable, TokenRejected
 from assets.aws import AwsClients
-from testbed.tokens import DROP, TokenForge, foreign_private_pem, moto_public_jwks
+from testbed.tokens import (
+    DROP,
+    TokenForge,
+    foreign_private_pem,
+    moto_private_jwk,
+    moto_public_jwks,
+)
 from tests.unit.api.conftest import (
     JwksServer,
     Pool,
@@ -64,6 +71,18 @@ def _tampered(forge: TokenForge) -> str:
     return f"{header}.{payload}.{signature}"
 
 
+def _with_stray_character(forge: TokenForge) -> str:
+    """A valid token with a character outside base64url in its payload (a lenient decoder skips it)."""
+    header, payload, signature = forge.sign(forge.claims()).split(".")
+    return f"{header}.{payload[:10]}*{payload[10:]}.{signature}"
+
+
+def _signed_payload(forge: TokenForge, payload: bytes) -> str:
+    """A correctly signed JWS whose payload is not a claims object."""
+    token: str = jws.sign(payload, moto_private_jwk(), headers={"kid": "dummy"}, algorithm="RS256")
+    return token
+
+
 INVALID_TOKENS: dict[str, Callable[[TokenForge], str]] = {
     "garbage": lambda forge: "not-a-token",
     "two parts": lambda forge: "abc.def",
@@ -102,6 +121,27 @@ INVALID_TOKENS: dict[str, Callable[[TokenForge], str]] = {
     "no sub": lambda forge: forge.sign(forge.claims(sub=DROP)),
     "sub not a string": lambda forge: forge.sign(forge.claims(sub=42)),
     "tampered payload": _tampered,
+    "iat far in the future": lambda forge: forge.sign(
+        forge.claims(iat=int(time.time()) + 10 * 365 * 86400, exp=int(time.time()) + 3600)
+    ),
+    "iat beyond the leeway": lambda forge: forge.sign(forge.claims(iat=int(time.time()) + 120)),
+    "exp of 10**30": lambda forge: forge.sign(forge.claims(exp=10**30)),
+    "lifetime a second over 24 h": lambda forge: forge.sign(
+        forge.claims(iat=int(time.time()), exp=int(time.time()) + 86401)
+    ),
+    "no iat": lambda forge: forge.sign(forge.claims(iat=DROP)),
+    "iat a float": lambda forge: forge.sign(forge.claims(iat=time.time())),
+    "iat a string": lambda forge: forge.sign(forge.claims(iat=str(int(time.time())))),
+    "exp before iat": lambda forge: forge.sign(
+        forge.claims(iat=int(time.time()) + 20, exp=int(time.time()) + 10)
+    ),
+    "nbf in the future": lambda forge: forge.sign(forge.claims(nbf=int(time.time()) + 600)),
+    "jti not a string": lambda forge: forge.sign(forge.claims(jti=7)),
+    "signature truncated": lambda forge: forge.sign(forge.claims())[:-8],
+    "signature not base64url": lambda forge: forge.sign(forge.claims())[:-4] + "!!!!",
+    "payload with a stray character": lambda forge: _with_stray_character(forge),
+    "payload not a JSON object": lambda forge: _signed_payload(forge, b"[1, 2]"),
+    "header not a JSON object": lambda forge: "W10." + forge.sign(forge.claims()).split(".", 1)[1],
 }
 
 
@@ -150,6 +190,17 @@ def test_hosted_ui_id_token_with_at_hash_is_accepted_alone(
     token = forge.sign(forge.claims(at_hash="pH8-4Zs5Jr2dQ_ilD5I6Gw"))
     response = client.get("/assets", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
+
+
+def test_token_times_within_what_cognito_issues_pass(client: TestClient, forge: TokenForge) -> None:
+    now = int(time.time())
+    for claims in (
+        forge.claims(iat=now + 25, exp=now + 3600),  # clock skew inside the leeway
+        forge.claims(iat=now, exp=now + 86400),  # the longest lifetime Cognito issues
+        forge.claims(iat=now - 3000, exp=now + 600, nbf=now - 3000, jti="a-token-id"),
+    ):
+        response = client.get("/assets", headers={"Authorization": f"Bearer {forge.sign(claims)}"})
+        assert response.status_code == 200, (claims, response.text)
 
 
 def test_every_configured_client_is_accepted(
@@ -304,3 +355,98 @@ def test_only_tokens_that_passed_are_remembered(forge: TokenForge) -> None:
     for _ in range(3):
         with pytest.raises(TokenRejected):
             verifier.verify(bad)
+
+
+# --- keys the pool withdraws (issue 15, finding 6) --------------------------------------------
+
+
+def _rotated_only() -> dict[str, Any]:
+    """The pool's JWKS once it has rotated: a new key, and moto's `dummy` key withdrawn."""
+    return {"keys": [dict(moto_public_jwks()["keys"][0], kid="rotated")]}
+
+
+def test_a_withdrawn_key_stops_being_trusted_within_the_hour(forge: TokenForge) -> None:
+    # GIVEN a warm process that verified (and remembered) a token signed by `dummy`
+    server, clock = JwksServer(), _Clock()
+    verifier = _verifier(forge, server, clock)
+    remembered = forge.sign(forge.claims(exp=int(time.time()) + 7200))
+    assert verifier.verify(remembered).sub
+    # WHEN the pool withdraws `dummy`, and an hour passes with requests coming in
+    server.document = _rotated_only()
+    clock.now += 3599
+    assert verifier.verify(remembered).sub  # inside the hour: the keys it has
+    assert server.fetches == 1
+    clock.now += 2
+    # THEN the remembered token and new tokens under `dummy` are refused, after one refetch
+    with pytest.raises(TokenRejected):
+        verifier.verify(remembered)
+    with pytest.raises(TokenRejected):
+        verifier.verify(forge.sign(forge.claims(jti="new")))
+    assert verifier.verify(forge.sign(forge.claims(), headers={"kid": "rotated"})).sub
+    assert server.fetches == 2
+
+
+def test_remembered_verifications_do_not_survive_a_refetch_that_drops_their_key(
+    forge: TokenForge,
+) -> None:
+    # GIVEN a remembered token under `dummy`
+    server, clock = JwksServer(), _Clock()
+    verifier = _verifier(forge, server, clock)
+    remembered = forge.sign(forge.claims())
+    assert verifier.verify(remembered).sub
+    # WHEN a token under a new kid makes the cache refetch, and `dummy` is gone from the set
+    server.document = _rotated_only()
+    clock.now += 11
+    assert verifier.verify(forge.sign(forge.claims(), headers={"kid": "rotated"})).sub
+    assert server.fetches == 2
+    # THEN the remembered token is refused at once, without waiting for the hourly refresh
+    with pytest.raises(TokenRejected):
+        verifier.verify(remembered)
+
+
+def test_the_hourly_refresh_fetches_once_and_keeps_the_keys_when_the_pool_is_unreachable(
+    forge: TokenForge,
+) -> None:
+    server, clock = JwksServer(), _Clock()
+    verifier = _verifier(forge, server, clock)
+    token = forge.sign(forge.claims())
+    assert verifier.verify(token).sub
+    # many requests inside the hour: no refetch
+    for _ in range(50):
+        clock.now += 60
+        verifier.verify(token)
+    assert server.fetches == 1
+    # past the hour, with the pool's endpoint failing: one attempt, the keys it had still serve
+    server.fail = True
+    clock.now += 600
+    for _ in range(20):
+        assert verifier.verify(forge.sign(forge.claims(jti="fresh"))).sub
+    assert server.fetches == 2
+    # the next attempt waits for the refetch limit (10 s), then the restored endpoint is read
+    server.fail = False
+    clock.now += 5
+    verifier.verify(token)
+    assert server.fetches == 2
+    clock.now += 6
+    verifier.verify(token)
+    assert server.fetches == 3
+    # and the schedule starts again from that fetch
+    clock.now += 3000
+    verifier.verify(token)
+    assert server.fetches == 3
+
+
+def test_renewing_forgets_remembered_tokens_and_refetches_on_the_next_request(
+    forge: TokenForge,
+) -> None:
+    # GIVEN a verifier as a SnapStart snapshot holds it: keys fetched, a token remembered
+    server, clock = JwksServer(), _Clock()
+    verifier = _verifier(forge, server, clock)
+    token = forge.sign(forge.claims())
+    verifier.verify(token)
+    server.document = _rotated_only()
+    # WHEN it is renewed (the restore hook) THEN the next request refetches, whatever the clock
+    verifier.renew()
+    with pytest.raises(TokenRejected):
+        verifier.verify(token)
+    assert server.fetches == 2

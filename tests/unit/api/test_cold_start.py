@@ -1,0 +1,68 @@
+"""What a cold start leaves out: a fresh interpreter imports `api.main` without what no request uses.
+
+Speed itself is measured in bench/api_cold_start.py; these pin the cuts that figure depends on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+
+_PROBE = """
+import json, sys
+import api.main
+from api import schemas
+from testbed.events import http_api_event, lambda_context
+loaded = sorted(
+    name for name in ("pydantic.v1", "pydantic_settings", "jose.jwk", "jose.jws", "jose.backends",
+                      "cryptography.x509")
+    if sys.modules.get(name) is not None
+)
+built = sorted(
+    model.__name__ for model in (schemas.AssetView, schemas.CreateUploadRequest,
+                                 schemas.AssetListResponse) if model.__pydantic_complete__
+)
+health = api.main.handler(http_api_event("GET", "/health"), lambda_context())
+unauthenticated = api.main.handler(http_api_event("GET", "/assets"), lambda_context())
+print(json.dumps({"loaded": loaded, "built": built, "status": [health["statusCode"],
+                  unauthenticated["statusCode"]], "v1_hidden": "pydantic.v1" in sys.modules and sys.modules["pydantic.v1"] is None}))
+"""
+
+
+def test_a_fresh_interpreter_serves_without_the_parts_no_request_uses() -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+        "AWS_REGION": "us-east-1",
+        "ASSETS_TABLE_NAME": "assets",
+        "ASSET_BUCKET_NAME": "bucket",
+        "ASSET_BASE_URL": "https://cdn.example.test/assets",
+        "COGNITO_USER_POOL_ID": "us-east-1_example",
+        "COGNITO_CLIENT_ID": "client",
+        # Signed delivery, as deployed: the key is read on the first URL, not at import.
+        "CLOUDFRONT_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:k",
+        "CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    # the app answers: health without a token, 401 without one elsewhere
+    assert report["status"] == [200, 401]
+    # FastAPI's pydantic v1 probe, pydantic-settings, jose's backend and X.509 are not loaded
+    assert report["loaded"] == []
+    assert report["v1_hidden"] is True
+    # and the API's models are built when a request first needs them, not at import
+    assert report["built"] == []
