@@ -233,9 +233,30 @@ def remove_leftovers(containers: set[str], grace: float = 20) -> list[str]:
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.5)
+    described = [_describe(container) for container in left]
     for container in left:
         docker("rm", "--force", container)
-    return left
+    return described
+
+
+def _describe(container: str) -> str:
+    """The container's id, function and state, for a message that says what was left."""
+    shown = docker(
+        "inspect",
+        "--format",
+        "{{range .Config.Env}}{{println .}}{{end}}state={{.State.Status}} created={{.Created}}",
+        container,
+    ).stdout
+    function = next(
+        (
+            line.split("=", 1)[1]
+            for line in shown.splitlines()
+            if line.startswith("AWS_LAMBDA_FUNCTION_NAME=")
+        ),
+        "?",
+    )
+    state = shown.strip().splitlines()[-1] if shown.strip() else "state=?"
+    return f"{container[:12]} ({function}, {state})"
 
 
 @pytest.fixture(scope="session")
@@ -245,10 +266,13 @@ def sam_api(
     sam_stack: RunningStack,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[SamApi]:
-    """`sam local start-api --warm-containers EAGER` on 127.0.0.1:3000, until the session ends.
+    """`sam local start-api --warm-containers LAZY` on 127.0.0.1:3000, until the session ends.
 
-    EAGER starts each function's container once, up front: a request then costs tens of
-    milliseconds instead of a new container's few seconds.
+    LAZY starts the API's container at its first request and keeps it: later requests cost tens
+    of milliseconds. Not EAGER: SAM 1.170 starts a container for every function up front (the
+    worker's and the signing key's too, which start-api never calls), then replaces the API's at
+    its first request anyway (a new container, the EAGER one stopped), and in CI one of those
+    outlived SAM's exit.
     """
     url = f"http://127.0.0.1:{SAM_API_PORT}"
     assert sam_stack.info.apiUrl == url, "the stack's page and state point at sam local"
@@ -260,7 +284,7 @@ def sam_api(
             [
                 *(str(sam_cli), "local", "start-api", "--template", str(sam_build.template)),
                 *("--host", "127.0.0.1", "--port", str(SAM_API_PORT)),
-                *("--warm-containers", "EAGER"),
+                *("--warm-containers", "LAZY"),
                 *local_options(sam_stack),
             ],
             stdout=stream,
@@ -278,7 +302,9 @@ def sam_api(
                     f"sam local start-api exited with {process.returncode}:\n{api.output()}"
                 )
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/health", timeout=15).status_code == 200:
+                # Long enough for the first request (a container's start and the imports): a
+                # poll that gave up sooner would send a second one while the first still runs.
+                if httpx.get(f"{url}/health", timeout=60).status_code == 200:
                     break
             if time.monotonic() > deadline:
                 pytest.fail(
