@@ -42,13 +42,14 @@ def swagger_ui_files() -> Path:
 
 def swagger_page(title: str, openapi_url: str) -> tuple[str, str]:
     """FastAPI's Swagger UI page with local files, and its start-up script taken out of it."""
-    page = get_swagger_ui_html(
+    body = get_swagger_ui_html(
         openapi_url=openapi_url,
         title=title,
         swagger_js_url=f"{DOCS_URL}/swagger-ui-bundle.js",
         swagger_css_url=f"{DOCS_URL}/swagger-ui.css",
         swagger_favicon_url=f"{DOCS_URL}/favicon.png",
-    ).body.decode()
+    ).body
+    page = bytes(body).decode()
     found = _INLINE_SCRIPT.search(page)
     if found is None:
         raise RuntimeError("FastAPI's Swagger UI page has no start-up script to move")

@@ -43,11 +43,12 @@ def format_bytes(size: int) -> str:
     if size < 1024:
         return f"{size} byte{'' if size == 1 else 's'}"
     value = float(size)
-    unit = ""
-    for unit in ("KiB", "MiB", "GiB"):
+    units = ["KiB", "MiB", "GiB"]
+    unit = units.pop(0)
+    value /= 1024
+    while value >= 1024 and units:
         value /= 1024
-        if value < 1024:
-            break
+        unit = units.pop(0)
     text = f"{value:.0f}" if value >= 100 else f"{value:.1f}".removesuffix(".0")
     return f"{text} {unit}"
 

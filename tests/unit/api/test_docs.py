@@ -49,5 +49,10 @@ def test_swagger_uis_files_and_its_start_up_script_are_served(client: TestClient
 
 def test_nothing_else_of_the_package_is_reachable(client: TestClient) -> None:
     # fastapi-offline also ships ReDoc; only the files /docs uses are routes.
-    for path in ("/docs/redoc.standalone.js", "/docs/../pyproject.toml", "/redoc", "/docs/oauth2-redirect"):
+    for path in (
+        "/docs/redoc.standalone.js",
+        "/docs/../pyproject.toml",
+        "/redoc",
+        "/docs/oauth2-redirect",
+    ):
         assert client.get(path).status_code == 404, path
