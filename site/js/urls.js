@@ -49,9 +49,16 @@ export function refreshDelayMs(assets, now) {
 }
 
 /**
+ * The longest side a card may pull: twice the thumb's (320 px), enough for a card on a screen
+ * with two device pixels per CSS pixel. `display` (up to 1600 px) joins a card's `srcset` only
+ * when it is no longer than this, so a list never downloads a large image.
+ */
+export const CARD_MAX_SIDE = 640;
+
+/**
  * The small image for a card: the `thumb` variant, else the image itself (assets made before
- * variants existed), and a `srcset` offering `display` too when it is larger, for screens with
- * dense pixels or wide cards.
+ * variants existed), and a `srcset` offering `display` too when it is larger than the thumb
+ * but at most {@link CARD_MAX_SIDE} long, for screens with dense pixels.
  * @param {Asset} asset a ready one
  * @returns {{src: string, width?: number, height?: number, srcset?: string} | null}
  */
@@ -61,7 +68,7 @@ export function thumbnailSource(asset) {
   if (!thumb) return asset.url ? { src: asset.url, width: asset.width, height: asset.height } : null;
   /** @type {{src: string, width: number, height: number, srcset?: string}} */
   const source = { src: thumb.url, width: thumb.width, height: thumb.height };
-  if (display && display.width > thumb.width) {
+  if (display && display.width > thumb.width && Math.max(display.width, display.height) <= CARD_MAX_SIDE) {
     source.srcset = `${thumb.url} ${thumb.width}w, ${display.url} ${display.width}w`;
   }
   return source;
@@ -76,4 +83,15 @@ export function displaySource(asset) {
   const display = asset.variants?.display;
   if (display) return { src: display.url, width: display.width, height: display.height };
   return asset.url ? { src: asset.url, width: asset.width, height: asset.height } : null;
+}
+
+/**
+ * Whether `a`'s URLs stop working before `b`'s (assets without `urlExpiresAt` never do).
+ * @param {Asset} a
+ * @param {Asset} b
+ * @returns {boolean}
+ */
+export function expiresBefore(a, b) {
+  if (!a.urlExpiresAt || !b.urlExpiresAt) return false;
+  return Date.parse(a.urlExpiresAt) < Date.parse(b.urlExpiresAt);
 }

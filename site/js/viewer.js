@@ -11,7 +11,7 @@
 import { placeholderCanvas } from "./placeholder.js";
 import { TYPE_LABELS, byId, formatDateTime, show } from "./ui.js";
 import { formatBytes } from "./upload.js";
-import { displaySource } from "./urls.js";
+import { displaySource, expiresBefore } from "./urls.js";
 
 /** @typedef {import("./api.js").Asset} Asset */
 
@@ -100,6 +100,9 @@ export class Viewer {
       this.#dialog.close();
       return;
     }
+    // A copy read before the one shown (its URLs expire sooner) does not replace it: the image
+    // shown may have just recovered from an expired URL that the older copy still carries.
+    if (current && expiresBefore(fresh[index], current)) fresh[index] = current;
     const changed = JSON.stringify(fresh[index]) !== JSON.stringify(current);
     this.#assets = fresh;
     this.#index = index;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { MIN_REFRESH_DELAY_MS, displaySource, isPublishedUrl, refreshDelayMs, thumbnailSource } from "../../site/js/urls.js";
+import { CARD_MAX_SIDE, MIN_REFRESH_DELAY_MS, displaySource, expiresBefore, isPublishedUrl, refreshDelayMs, thumbnailSource } from "../../site/js/urls.js";
 
 const NOW = Date.parse("2026-06-21T10:00:00Z");
 const at = (seconds) => new Date(NOW + seconds * 1000).toISOString();
@@ -46,12 +46,25 @@ describe("which image a card and the viewer draw", () => {
     variants: { thumb: variant("thumb", 320, 240), display: variant("display", 1600, 1200) },
   };
 
-  test("cards draw the thumb, with display offered for dense screens", () => {
+  test("cards draw the thumb, never a display variant longer than 640 px", () => {
+    assert.equal(CARD_MAX_SIDE, 640);
     assert.deepEqual(thumbnailSource(asset), {
       src: asset.variants.thumb.url,
       width: 320,
       height: 240,
-      srcset: `${asset.variants.thumb.url} 320w, ${asset.variants.display.url} 1600w`,
+    });
+    // A portrait: the thumb is 180 px wide, display 900 px tall; still only the thumb.
+    const tall = { ...asset, variants: { thumb: variant("thumb", 180, 320), display: variant("display", 500, 900) } };
+    assert.equal(thumbnailSource(tall).srcset, undefined);
+  });
+
+  test("a display variant at most 640 px long is offered for dense screens", () => {
+    const medium = { ...asset, variants: { thumb: variant("thumb", 320, 240), display: variant("display", 640, 480) } };
+    assert.deepEqual(thumbnailSource(medium), {
+      src: medium.variants.thumb.url,
+      width: 320,
+      height: 240,
+      srcset: `${medium.variants.thumb.url} 320w, ${medium.variants.display.url} 640w`,
     });
   });
 
@@ -72,5 +85,20 @@ describe("which image a card and the viewer draw", () => {
     assert.ok(isPublishedUrl("https://cdn.example/assets/a1.png", "https://cdn.example/assets"));
     assert.ok(!isPublishedUrl("https://cdn.example/assetsX/a1.png", "https://cdn.example/assets"));
     assert.ok(!isPublishedUrl("https://evil.example/assets/a1.png", "https://cdn.example/assets"));
+  });
+});
+
+describe("which copy of an asset is the newer", () => {
+  test("the copy whose URLs expire sooner is the older one", () => {
+    const early = { urlExpiresAt: "2026-12-02T10:00:00Z" };
+    const late = { urlExpiresAt: "2026-12-02T10:00:05Z" };
+    assert.equal(expiresBefore(early, late), true);
+    assert.equal(expiresBefore(late, early), false);
+    assert.equal(expiresBefore(late, late), false);
+  });
+
+  test("public URLs (no urlExpiresAt) are never older", () => {
+    assert.equal(expiresBefore({}, { urlExpiresAt: "2026-12-02T10:00:00Z" }), false);
+    assert.equal(expiresBefore({ urlExpiresAt: "2026-12-02T10:00:00Z" }, {}), false);
   });
 });
