@@ -129,7 +129,7 @@ def test_sign_in_with_the_hosted_ui_uses_pkce_and_keeps_the_token_in_memory(
     shots.take(page, "hosted-ui-signed-out")
     # WHEN the user signs in: off to the hosted UI, and back with a code
     button.click()
-    expect(page.get_by_role("heading", name="Upload an image")).to_be_visible()
+    expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_visible()
     expect(page.locator("#account-email")).to_have_text(stack.info.demoUser.email)
     # THEN the authorize request asked for a code with an S256 challenge and a fresh state
     [authorize] = hosted_ui.authorize_requests
