@@ -519,6 +519,70 @@ def test_s3s_xml_refusal_reads_as_one_line(stack: RunningStack, http: httpx.Clie
     client.delete_asset(token, upload.asset_id)
 
 
+def test_the_upload_command_refuses_a_wrong_type_before_any_record(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    email, password = "typed@example.com", "Typed-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    (tmp_path / "real.png").write_bytes(png_bytes())
+    (tmp_path / "anim.gif").write_bytes(b"GIF89a" + b"\0" * 32)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    done = _upload_command(
+        stack,
+        *(str(tmp_path / n) for n in ("real.png", "anim.gif", "empty.jpg")),
+        email=email,
+        password=password,
+    )
+    # One line per file that cannot be an upload, then nothing at all is sent
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {tmp_path / 'anim.gif'}: image/gif; the product takes image/png and image/jpeg"
+        " (--content-type to override)",
+        f"error: {tmp_path / 'empty.jpg'}: the file is empty",
+        "error: nothing was uploaded",
+    ]
+    token = sign_in(http, stack.info, email, password)
+    assert _assets_of(http, stack.info, token) == []
+
+
+def test_an_s3_refusal_during_an_upload_is_one_line_and_its_record_is_deleted(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    from local_stack.client import LocalStackClient, Upload
+    from local_stack.uploads import ImageFile, Uploader, UploadFailed
+
+    class TamperingClient(LocalStackClient):
+        """Sends each form with its Content-Type field changed, which S3 refuses in XML."""
+
+        def send_file(
+            self, upload: Upload, data: bytes, filename: str, content_type: str
+        ) -> httpx.Response:
+            fields = {**upload.fields, "Content-Type": "image/gif"}
+            tampered = Upload(upload.asset_id, upload.url, fields, upload.max_bytes)
+            return super().send_file(tampered, data, filename, content_type)
+
+    email, password = "refused@example.com", "Refused-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    client = TamperingClient(stack.info, http)
+    token = client.sign_in(email, password)
+    path = tmp_path / "a.png"
+    path.write_bytes(png_bytes())
+    out = io.StringIO()
+    uploader = Uploader(client, token, out)
+    with pytest.raises(UploadFailed) as failed:
+        uploader.upload(
+            ImageFile(path, "image/png", path.stat().st_size), title=None, album_id=None
+        )
+    message = str(failed.value)
+    assert message.startswith("S3 refused the file (AccessDenied): "), message
+    assert message.endswith(" (its record was deleted)"), message
+    assert "\n" not in message
+    assert "<" not in message
+    # The record the upload had made is gone, not left to count against the user's uploads
+    assert "sending" in out.getvalue()
+    assert _assets_of(http, stack.info, token) == []
+
+
 def test_ctrl_c_stops_everything_and_frees_every_port(stack: RunningStack) -> None:
     # Last in this module: it stops the shared stack.
     processes: dict[str, int] = stack.info.extra["processes"]
