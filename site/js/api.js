@@ -21,8 +21,48 @@
  * @property {number} [width] pixels; only when `ready`
  * @property {number} [height] pixels; only when `ready`
  * @property {number} [bytes] published size; only when `ready`
+ * @property {string} [urlExpiresAt] ISO 8601: when `url` and the variants' URLs stop working (signed delivery)
+ * @property {{thumb?: Variant, display?: Variant}} [variants] smaller WebP sizes; only when `ready`
+ * @property {string} [placeholder] a BlurHash of the image; only when `ready`
  * @property {string} [error] the worker's reason; only when `rejected`
  * @property {string} [errorCode] stable reason code; only when `rejected`
+ * @property {string} [fileName] the name the file had, for display only
+ * @property {string} [title]
+ * @property {string} [description]
+ * @property {string} [albumId] the album it is in
+ */
+
+/**
+ * @typedef {object} Variant one published size of a ready image (`VariantView`)
+ * @property {string} url
+ * @property {number} width
+ * @property {number} height
+ * @property {string} contentType always `image/webp`
+ * @property {number} bytes
+ */
+
+/**
+ * @typedef {object} Album an album as its owner sees it (`AlbumView`)
+ * @property {string} albumId
+ * @property {string} name
+ * @property {string} createdAt
+ * @property {string} updatedAt
+ * @property {number} assetCount how many of its images are `ready`
+ */
+
+/**
+ * @typedef {object} UploadDetails what an upload may say about its image (all optional)
+ * @property {string} [fileName] the file's name, for display only (the server never uses it in a key)
+ * @property {string} [title]
+ * @property {string} [description]
+ * @property {string | null} [albumId] one of the caller's albums
+ */
+
+/**
+ * @typedef {object} AssetChanges `PATCH /assets/{id}`: any of these; `null` or "" clears
+ * @property {string | null} [title]
+ * @property {string | null} [description]
+ * @property {string | null} [albumId]
  */
 
 /**
@@ -35,6 +75,7 @@
 
 /** @typedef {{asset: Asset, upload: UploadForm}} CreatedUpload */
 /** @typedef {{assets: Asset[], nextCursor: string | null}} AssetPage */
+/** @typedef {{albums: Album[], nextCursor: string | null}} AlbumPage */
 
 /** Statuses an asset does not leave by itself. */
 export const FINAL_STATUSES = Object.freeze(new Set(["ready", "rejected", "expired"]));
@@ -90,6 +131,8 @@ export function describeApiError(error) {
       return "Your session has ended. Sign in again to continue.";
     case "not_found":
       return "That image no longer exists.";
+    case "too_many_albums":
+      return "You have as many albums as you can have. Delete one to make another.";
     case "payload_too_large":
       return "The request was too large for the service.";
     case "too_many_pending_uploads":
@@ -118,7 +161,7 @@ export function describeApiError(error) {
  * @property {typeof fetch} [fetch]
  */
 
-/** The asset API, as the signed-in user. */
+/** The asset and album API, as the signed-in user. */
 export class ApiClient {
   #baseUrl;
   #getToken;
@@ -141,11 +184,16 @@ export class ApiClient {
   /**
    * `POST /assets`: record a new upload and get the signed form for its bytes.
    * @param {string} contentType `image/png` or `image/jpeg`
-   * @param {{signal?: AbortSignal}} [options]
+   * @param {{signal?: AbortSignal} & UploadDetails} [options] empty details are not sent
    * @returns {Promise<CreatedUpload>}
    */
-  createUpload(contentType, { signal } = {}) {
-    return this.#request("POST", "/assets", { body: { contentType }, signal });
+  createUpload(contentType, { signal, ...details } = {}) {
+    /** @type {Record<string, string>} */
+    const body = { contentType };
+    for (const [name, value] of Object.entries(details)) {
+      if (typeof value === "string" && value !== "") body[name] = value;
+    }
+    return this.#request("POST", "/assets", { body, signal });
   }
 
   /**
@@ -161,18 +209,69 @@ export class ApiClient {
   }
 
   /**
-   * `GET /assets`: a page of my assets, newest first.
-   * @param {{limit?: number, cursor?: string | null, signal?: AbortSignal}} [options]
+   * `GET /assets`: a page of my assets, newest first; with `albumId`, only that album's.
+   * @param {{limit?: number, cursor?: string | null, albumId?: string | null, signal?: AbortSignal}} [options]
    * @returns {Promise<AssetPage>}
    */
-  async listAssets({ limit, cursor, signal } = {}) {
-    const query = new URLSearchParams();
-    if (limit) query.set("limit", String(limit));
-    if (cursor) query.set("cursor", cursor);
-    const suffix = query.toString() ? `?${query}` : "";
+  async listAssets({ limit, cursor, albumId, signal } = {}) {
     /** @type {{assets: Asset[], nextCursor?: string | null}} */
-    const body = await this.#request("GET", `/assets${suffix}`, { signal });
+    const body = await this.#request("GET", `/assets${queryString({ limit, cursor, albumId })}`, { signal });
     return { assets: body.assets, nextCursor: body.nextCursor ?? null };
+  }
+
+  /**
+   * `PATCH /assets/{id}`: change its title, description or album (`null` clears).
+   * @param {string} assetId
+   * @param {AssetChanges} changes at least one
+   * @returns {Promise<Asset>}
+   */
+  async updateAsset(assetId, changes) {
+    /** @type {{asset: Asset}} */
+    const body = await this.#request("PATCH", `/assets/${encodeURIComponent(assetId)}`, { body: changes });
+    return body.asset;
+  }
+
+  /**
+   * `GET /albums`: a page of my albums, newest first.
+   * @param {{limit?: number, cursor?: string | null, signal?: AbortSignal}} [options]
+   * @returns {Promise<AlbumPage>}
+   */
+  async listAlbums({ limit, cursor, signal } = {}) {
+    /** @type {{albums: Album[], nextCursor?: string | null}} */
+    const body = await this.#request("GET", `/albums${queryString({ limit, cursor })}`, { signal });
+    return { albums: body.albums, nextCursor: body.nextCursor ?? null };
+  }
+
+  /**
+   * `POST /albums`: a new album.
+   * @param {string} name
+   * @returns {Promise<Album>}
+   */
+  async createAlbum(name) {
+    /** @type {{album: Album}} */
+    const body = await this.#request("POST", "/albums", { body: { name } });
+    return body.album;
+  }
+
+  /**
+   * `PATCH /albums/{id}`: rename it.
+   * @param {string} albumId
+   * @param {string} name
+   * @returns {Promise<Album>}
+   */
+  async renameAlbum(albumId, name) {
+    /** @type {{album: Album}} */
+    const body = await this.#request("PATCH", `/albums/${encodeURIComponent(albumId)}`, { body: { name } });
+    return body.album;
+  }
+
+  /**
+   * `DELETE /albums/{id}`: the album goes; its images stay, in no album.
+   * @param {string} albumId
+   * @returns {Promise<void>}
+   */
+  async deleteAlbum(albumId) {
+    await this.#request("DELETE", `/albums/${encodeURIComponent(albumId)}`, {});
   }
 
   /**
@@ -228,6 +327,20 @@ export class ApiClient {
     if (parsed === null) throw new ApiError(response.status, "invalid_response", "the API sent no JSON");
     return parsed;
   }
+}
+
+/**
+ * `?limit=..&cursor=..`, leaving out what is not set ("" when nothing is).
+ * @param {Record<string, string | number | null | undefined>} parameters
+ * @returns {string}
+ */
+function queryString(parameters) {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(parameters)) {
+    if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+  }
+  const text = query.toString();
+  return text ? `?${text}` : "";
 }
 
 /**

@@ -1,18 +1,22 @@
 // @ts-check
 /**
  * The page: reads the configuration, signs the user in (hosted UI or e-mail/password, as
- * config.js says), then shows the upload panel and "My images". Signing out, or a session the
- * API no longer accepts, returns to the sign-in view with a message.
+ * config.js says), then shows the upload queue, albums and "My images" with its viewer.
+ * Signing out, or a session the API no longer accepts, returns to the sign-in view with a
+ * message.
  *
  * @module app
  */
 
+import { Albums } from "./albums.js";
 import { ApiClient } from "./api.js";
 import { AuthError, Session, redirectUriFor } from "./auth.js";
 import { ConfigError, HOSTED_UI_FLOW, loadConfig } from "./config.js";
 import { Gallery } from "./gallery.js";
 import { Messages, byId, show } from "./ui.js";
 import { UploadPanel } from "./upload-panel.js";
+import { isPublishedUrl } from "./urls.js";
+import { Viewer } from "./viewer.js";
 
 /** @typedef {import("./auth.js").User} User */
 /** @typedef {import("./auth.js").SessionChange} SessionChange */
@@ -43,12 +47,43 @@ async function main() {
     getToken: () => session.idToken(),
     onUnauthorized: () => session.expire(),
   });
-  const gallery = new Gallery({ api, messages, pageSize: config.pageSize, assetBaseUrl: config.assetBaseUrl });
-  const uploads = new UploadPanel({
+  const isPublished = (/** @type {string} */ url) => isPublishedUrl(url, config.assetBaseUrl);
+  /** @type {Gallery} */
+  let gallery;
+  /** @type {UploadPanel} */
+  let uploads;
+  const albums = new Albums({
+    api,
+    messages,
+    onShow: () => {
+      uploads.showTarget();
+      void gallery.showFirstPage();
+    },
+    onChanged: () => uploads.showTarget(),
+  });
+  const viewer = new Viewer({
+    albumName: (albumId) => albums.name(albumId),
+    isPublished,
+    reread: async (asset) => {
+      try {
+        return await api.getAsset(asset.assetId);
+      } catch {
+        return null;
+      }
+    },
+  });
+  gallery = new Gallery({ api, messages, pageSize: config.pageSize, assetBaseUrl: config.assetBaseUrl, albums, viewer });
+  uploads = new UploadPanel({
     api,
     messages,
     maxUploadBytes: config.maxUploadBytes,
-    onFinished: () => void gallery.showFirstPage(),
+    currentAlbum: () => albums.current,
+    isPublished,
+    onFinished: (asset) => {
+      // A ready image counts in its album: the album list shows the new count.
+      if (asset.albumId && asset.status === "ready") void albums.load();
+      void gallery.showFirstPage();
+    },
   });
   const redirectUri = redirectUriFor(globalThis.location.href);
   const signIn = wireSignIn(session, messages, redirectUri);
@@ -59,6 +94,7 @@ async function main() {
     } else {
       uploads.reset();
       gallery.clear();
+      albums.clear();
       showSignedOut(change);
     }
   });
@@ -75,7 +111,11 @@ async function main() {
     document.title = "My images · Private uploads";
     byId("upload-heading").focus();
     messages.announce(`Signed in as ${user.email}.`);
-    void gallery.showFirstPage();
+    uploads.showTarget();
+    void albums.load().then(() => {
+      uploads.showTarget();
+      return gallery.showFirstPage();
+    });
   }
 
   /** @param {SessionChange | null} change */
@@ -92,6 +132,10 @@ async function main() {
   }
 
   try {
+    if (await session.resumeHostedSession(globalThis.location.href, redirectUri)) {
+      messages.announce("Restoring your session…");
+      return;
+    }
     await session.completeHostedSignIn(globalThis.location.href);
   } catch (error) {
     if (!(error instanceof AuthError)) throw error;

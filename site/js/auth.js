@@ -8,6 +8,11 @@
  * - `USER_PASSWORD_AUTH` (the local stack, where moto has no hosted UI): e-mail and password sent
  *   to Cognito's `InitiateAuth`.
  *
+ * With the hosted UI a reload does not sign the user out: the tab's history entry carries a mark
+ * (no token, no secret: `{hostedSession: true}`), and a page loaded with it goes straight back
+ * to `/oauth2/authorize`, which returns at once with a new code while the hosted UI's own
+ * session lasts (docs/frontend.md, "Reloading").
+ *
  * Either way the ID token lives in this module's memory only (never in storage, so another
  * script or a shared computer cannot pick it up later), the page holds no AWS credentials and
  * never makes a JWT: it only reads the token's claims to show who is signed in and when the
@@ -75,6 +80,8 @@ export class AuthError extends Error {
  * @property {() => number} now epoch milliseconds
  * @property {(url: string) => void} navigate leave the page for `url`
  * @property {(url: string) => void} replaceUrl change the address bar without loading
+ * @property {() => boolean} [hasSessionMark] whether this tab's history entry says it was signed in (hosted UI)
+ * @property {(signedIn: boolean) => void} [setSessionMark] set or clear that mark
  */
 
 /** @returns {AuthDeps} */
@@ -85,6 +92,10 @@ function browserDeps() {
     now: () => Date.now(),
     navigate: (url) => globalThis.location.assign(url),
     replaceUrl: (url) => globalThis.history.replaceState(null, "", url),
+    // history.state survives a reload of the same entry, and holds no secret: just a flag.
+    hasSessionMark: () => globalThis.history.state?.hostedSession === true,
+    setSessionMark: (signedIn) =>
+      globalThis.history.replaceState(signedIn ? { hostedSession: true } : null, "", globalThis.location.href),
   };
 }
 
@@ -233,6 +244,23 @@ export class Session {
   }
 
   /**
+   * `HOSTED_UI`: after a reload of a signed-in tab, go back to the hosted UI for a new code
+   * (it answers at once while its session lasts, else it asks for the password). The mark is
+   * cleared first, so a failure on the way cannot loop.
+   * @param {string} pageUrl e.g. `location.href`
+   * @param {string} redirectUri from {@link redirectUriFor}
+   * @returns {Promise<boolean>} true when the page is leaving for the hosted UI
+   */
+  async resumeHostedSession(pageUrl, redirectUri) {
+    if (this.#config.authFlow !== HOSTED_UI_FLOW || this.#user) return false;
+    if (parseCallback(new URL(pageUrl).search)) return false;
+    if (!this.#deps.hasSessionMark?.()) return false;
+    this.#deps.setSessionMark?.(false);
+    await this.beginHostedSignIn(redirectUri);
+    return true;
+  }
+
+  /**
    * `HOSTED_UI`: if `pageUrl` is the hosted UI's callback, check it and exchange its code.
    * The pending sign-in is removed and the code taken off the address bar first, so neither can
    * be used twice, whatever happens next.
@@ -327,6 +355,7 @@ export class Session {
     }
     this.#idToken = idToken;
     this.#user = user;
+    if (this.#config.authFlow === HOSTED_UI_FLOW) this.#deps.setSessionMark?.(true);
     this.#notify("signed-in");
     return user;
   }
@@ -335,6 +364,7 @@ export class Session {
   #clear(change) {
     this.#idToken = null;
     this.#user = null;
+    if (this.#config.authFlow === HOSTED_UI_FLOW) this.#deps.setSessionMark?.(false);
     this.#notify(change);
   }
 

@@ -1,22 +1,20 @@
 // @ts-check
 /**
- * The "Upload an image" panel: file picker and drop zone, the transfer's progress bar, and the
- * status steps `uploading -> processing -> ready | rejected` as the API reports them.
+ * The "Upload images" panel: the picker, the drop zone and paste feed the queue (queue.js); each
+ * file gets a card with a local preview, its own progress bar, the status steps
+ * `uploading -> processing -> ready | rejected` as the API reports them, and cancel or retry.
  *
  * @module upload-panel
  */
 
-import { ApiError, describeApiError } from "./api.js";
-import { UploadError, checkFile, formatBytes, imageTypeOf, sendFile, waitUntilFinal } from "./upload.js";
+import { CANCELLABLE_STATES, RETRYABLE_STATES, SETTLED_STATES, UploadQueue } from "./queue.js";
 import { STATUS_LABELS, byId, show } from "./ui.js";
+import { formatBytes } from "./upload.js";
 
 /** @typedef {import("./api.js").ApiClient} ApiClient */
 /** @typedef {import("./api.js").Asset} Asset */
-/** @typedef {import("./api.js").CreatedUpload} CreatedUpload */
+/** @typedef {import("./queue.js").QueueItem} QueueItem */
 /** @typedef {import("./ui.js").Messages} Messages */
-
-/** The abort reason of a sign-out: the page says what happened, not the upload. */
-const SILENT_STOP = new DOMException("The page stopped the upload.", "AbortError");
 
 /** The order of the steps; `ready`, `rejected` and `expired` all fill the last one. */
 const STEP_ORDER = ["uploading", "processing", "final"];
@@ -26,238 +24,294 @@ const STEP_ORDER = ["uploading", "processing", "final"];
  * @property {ApiClient} api
  * @property {Messages} messages
  * @property {number | null} maxUploadBytes the limit, if config.js gives it; else learnt from the first form
+ * @property {() => {albumId: string, name: string} | null} currentAlbum where new uploads go (the album shown)
  * @property {(asset: Asset) => void} onFinished an upload reached a final status
+ * @property {(url: string) => boolean} isPublished whether an image URL is this deployment's
+ */
+
+/**
+ * The parts of one card.
+ * @typedef {object} Card
+ * @property {HTMLLIElement} root
+ * @property {HTMLElement} preview
+ * @property {HTMLProgressElement} progress
+ * @property {HTMLElement} percent
+ * @property {HTMLElement} steps
+ * @property {HTMLElement} outcome
+ * @property {HTMLButtonElement} cancel
+ * @property {HTMLButtonElement} retry
+ * @property {HTMLButtonElement} dismiss
+ * @property {string | null} objectUrl the preview's, revoked when the card goes
  */
 
 export class UploadPanel {
-  #api;
   #messages;
   #onFinished;
-  /** @type {number | null} */
-  #maxBytes;
-  /** @type {AbortController | null} */
-  #controller = null;
+  #currentAlbum;
+  #isPublished;
+  #queue;
+  /** @type {Map<number, Card>} */
+  #cards = new Map();
+  /** Items whose final word was already said (announce once). */
+  /** @type {Set<number>} */
+  #reported = new Set();
 
   #dropzone = byId("dropzone");
   #input = byId("file", HTMLInputElement);
-  #panel = byId("upload");
-  #name = byId("upload-name");
-  #size = byId("upload-size");
-  #progress = byId("upload-progress", HTMLProgressElement);
-  #percent = byId("upload-percent");
-  #steps = byId("upload-steps");
-  #outcome = byId("upload-outcome");
-  #cancel = byId("upload-cancel", HTMLButtonElement);
+  #list = byId("queue", HTMLUListElement);
+  #template = byId("queue-item", HTMLTemplateElement);
+  #target = byId("upload-target");
+  #signedIn = byId("signed-in");
 
   /** @param {UploadPanelOptions} options */
-  constructor({ api, messages, maxUploadBytes, onFinished }) {
-    this.#api = api;
+  constructor({ api, messages, maxUploadBytes, currentAlbum, onFinished, isPublished }) {
     this.#messages = messages;
-    this.#maxBytes = maxUploadBytes;
     this.#onFinished = onFinished;
+    this.#currentAlbum = currentAlbum;
+    this.#isPublished = isPublished;
+    this.#queue = new UploadQueue({ api, maxBytes: maxUploadBytes, onChange: (item) => this.#render(item) });
 
     this.#input.addEventListener("change", () => {
-      const file = this.#input.files?.[0];
-      if (file) void this.upload(file);
+      const files = Array.from(this.#input.files ?? []);
+      this.#input.value = "";
+      this.add(files);
     });
-    this.#cancel.addEventListener("click", () => this.#controller?.abort());
     this.#wireDropzone();
+    this.#wirePaste();
   }
 
   /** True while a file is being sent or watched. */
   get busy() {
-    return this.#controller !== null;
+    return this.#queue.busy;
   }
 
-  /** Stop whatever is in progress, without a word, and hide the panel (on sign-out). */
+  /**
+   * Queue files for upload into the album shown; none is left out: a refused one gets a card
+   * with its reason.
+   * @param {File[]} files
+   */
+  add(files) {
+    if (files.length === 0) return;
+    this.#messages.clearAlert();
+    const album = this.#currentAlbum();
+    const items = this.#queue.add(files, { albumId: album?.albumId ?? null });
+    const refused = items.filter((item) => item.state === "refused");
+    if (items.length > 1) {
+      const into = album ? ` into ${album.name}` : "";
+      this.#messages.announce(`${items.length - refused.length} of ${items.length} files queued for upload${into}.`);
+    } else if (refused.length === 0) {
+      this.#messages.announce(`Uploading ${items[0].file.name}…`);
+    }
+  }
+
+  /** Show where new uploads go. */
+  showTarget() {
+    const album = this.#currentAlbum();
+    this.#target.textContent = album ? `New uploads go into the album ${album.name}.` : "New uploads go into no album.";
+  }
+
+  /** Stop whatever is in progress, without a word, and forget the cards (on sign-out). */
   reset() {
-    this.#controller?.abort(SILENT_STOP);
-    show(this.#panel, false);
+    this.#queue.clear();
+    for (const card of this.#cards.values()) this.#dropCard(card);
+    this.#cards.clear();
+    this.#reported.clear();
     this.#input.value = "";
   }
 
+  /** @param {QueueItem} item */
+  #render(item) {
+    const card = this.#cards.get(item.id) ?? this.#createCard(item);
+    const { state } = item;
+    card.root.dataset.state = state;
+
+    const percent =
+      state === "checking" || (SETTLED_STATES.has(state) && item.assetId && state !== "failed" && state !== "cancelled")
+        ? 100
+        : item.progress.total > 0
+          ? Math.min(100, Math.floor((item.progress.loaded / item.progress.total) * 100))
+          : 0;
+    if (card.progress.value !== percent) card.progress.value = percent;
+    card.percent.textContent = `${percent}%`;
+
+    this.#setSteps(card, item);
+    const showOutcome = state !== "sending" && state !== "creating";
+    card.outcome.textContent = item.message;
+    card.outcome.className = `upload__outcome upload__outcome--${tone(state)}`;
+    show(card.outcome, showOutcome && item.message !== "");
+
+    show(card.cancel, CANCELLABLE_STATES.has(state));
+    show(card.retry, RETRYABLE_STATES.has(state));
+    show(card.dismiss, SETTLED_STATES.has(state));
+    if (state === "ready" && item.asset) this.#showPublished(card, item.asset);
+    this.#report(item);
+  }
+
   /**
-   * Upload one file and follow it to its final status.
-   * @param {File} file
-   * @returns {Promise<void>}
+   * Say the final word once: politely for good news, as an alert for a refusal or failure.
+   * @param {QueueItem} item
    */
-  async upload(file) {
-    if (this.busy) {
-      this.#messages.alert("One upload at a time: wait for the current one to finish.");
+  #report(item) {
+    if (!SETTLED_STATES.has(item.state)) {
+      this.#reported.delete(item.id);
       return;
     }
-    this.#messages.clearAlert();
-    const problem = checkFile(file, this.#maxBytes);
-    if (problem) {
-      this.#messages.alert(problem);
-      this.#input.value = "";
-      return;
+    if (this.#reported.has(item.id)) return;
+    this.#reported.add(item.id);
+    const name = item.file.name;
+    switch (item.state) {
+      case "ready":
+        this.#messages.announce(`${name} is ready.`);
+        break;
+      case "cancelled":
+        this.#messages.announce(item.message);
+        break;
+      case "pending":
+        this.#messages.announce(`${name} was sent and is still being checked.`);
+        break;
+      default:
+        this.#messages.alert(item.message);
     }
-    const controller = new AbortController();
-    const { signal } = controller;
-    this.#controller = controller;
-    this.#begin(file);
-
-    /** @type {CreatedUpload | null} */
-    let created = null;
-    let sent = false;
-    try {
-      created = await this.#api.createUpload(imageTypeOf(file), { signal });
-      this.#maxBytes = created.upload.maxBytes;
-      const tooLarge = checkFile(file, created.upload.maxBytes);
-      if (tooLarge) throw new UploadError(tooLarge, "too_large");
-
-      await sendFile(created.upload, file, {
-        signal,
-        onProgress: ({ loaded, total }) => this.#setProgress(loaded, total),
-      });
-      sent = true;
-      this.#setProgress(1, 1);
-      show(this.#cancel, false);
-      this.#messages.announce(`${file.name} sent. Waiting for it to be checked…`);
-
-      const asset = await waitUntilFinal(this.#api, created.asset.assetId, {
-        signal,
-        onStatus: (current) => this.#setStep(current.status),
-      });
-      this.#finish(file, asset);
-      this.#onFinished(asset);
-    } catch (error) {
-      if (created && !sent) void this.#discard(created.asset.assetId);
-      if (signal.reason !== SILENT_STOP) this.#fail(file, error, signal.aborted);
-    } finally {
-      this.#controller = null;
-      show(this.#cancel, false);
-      this.#input.disabled = false;
-      this.#dropzone.classList.remove("dropzone--disabled");
-      this.#input.value = "";
-    }
-  }
-
-  /** @param {File} file */
-  #begin(file) {
-    this.#name.textContent = file.name;
-    this.#size.textContent = formatBytes(file.size);
-    this.#setProgress(0, 1);
-    this.#setStep("uploading");
-    show(this.#outcome, false);
-    this.#outcome.className = "upload__outcome";
-    show(this.#panel, true);
-    show(this.#cancel, true);
-    this.#input.disabled = true;
-    this.#dropzone.classList.add("dropzone--disabled");
-    this.#messages.announce(`Uploading ${file.name}…`);
+    if (item.asset) this.#onFinished(item.asset);
   }
 
   /**
-   * @param {number} loaded
-   * @param {number} total
+   * @param {Card} card
+   * @param {QueueItem} item
    */
-  #setProgress(loaded, total) {
-    const percent = total > 0 ? Math.min(100, Math.floor((loaded / total) * 100)) : 0;
-    this.#progress.value = percent;
-    this.#percent.textContent = `${percent}%`;
-  }
-
-  /**
-   * Mark the steps before `status` done and its own step current; a final status fills the
-   * last step (done for `ready`, failed otherwise).
-   * @param {import("./api.js").AssetStatus} status
-   */
-  #setStep(status) {
-    const finalStep = status === "ready" || status === "rejected" || status === "expired";
+  #setSteps(card, item) {
+    const { state } = item;
+    const finalStep = state === "ready" || state === "rejected" || state === "expired";
+    const status = finalStep ? state : item.status === "processing" || state === "pending" ? "processing" : "uploading";
     const currentIndex = STEP_ORDER.indexOf(finalStep ? "final" : status);
-    for (const item of this.#steps.querySelectorAll("li")) {
-      const index = STEP_ORDER.indexOf(item.dataset.step ?? "");
-      let state = index < currentIndex ? "done" : index === currentIndex ? "current" : "todo";
-      if (index === currentIndex && finalStep) state = status === "ready" ? "done" : "failed";
-      item.dataset.state = state;
-      item.toggleAttribute("aria-current", index === currentIndex);
-      if (index === currentIndex) item.setAttribute("aria-current", "step");
-      if (item.dataset.step === "final") item.textContent = finalStep ? STATUS_LABELS[status] : STATUS_LABELS.ready;
+    const stopped = state === "failed" || state === "cancelled" || state === "refused";
+    for (const step of card.steps.querySelectorAll("li")) {
+      const index = STEP_ORDER.indexOf(step.dataset.step ?? "");
+      let mark = index < currentIndex ? "done" : index === currentIndex ? "current" : "todo";
+      if (index === currentIndex && finalStep) mark = state === "ready" ? "done" : "failed";
+      if (index === currentIndex && stopped) mark = "failed";
+      step.dataset.state = mark;
+      if (index === currentIndex) step.setAttribute("aria-current", "step");
+      else step.removeAttribute("aria-current");
+      if (step.dataset.step === "final") step.textContent = finalStep ? STATUS_LABELS[state] : STATUS_LABELS.ready;
     }
-    this.#steps.dataset.status = status;
-  }
-
-  /** Mark the step the upload was at as failed (a refusal, a lost connection, a cancel). */
-  #failStep() {
-    const current = this.#steps.querySelector('li[data-state="current"]');
-    if (current instanceof HTMLElement) current.dataset.state = "failed";
-    this.#steps.dataset.status = "failed";
+    const shown = stopped ? "failed" : status;
+    if (card.steps.dataset.status !== shown) card.steps.dataset.status = shown;
   }
 
   /**
-   * @param {File} file
-   * @param {Asset} asset in a final status
+   * @param {QueueItem} item
+   * @returns {Card}
    */
-  #finish(file, asset) {
-    this.#setStep(asset.status);
-    if (asset.status === "ready") {
-      const size = asset.width && asset.height ? ` (${asset.width} × ${asset.height} pixels)` : "";
-      this.#showOutcome(`${file.name} is ready${size}. It is in My images below.`, "ready");
-      this.#messages.announce(`${file.name} is ready.`);
-    } else if (asset.status === "rejected") {
-      const reason = asset.error ?? "the image could not be validated";
-      this.#showOutcome(`${file.name} was rejected: ${reason}`, "rejected");
-      this.#messages.alert(`${file.name} was rejected: ${reason}`);
-    } else {
-      this.#showOutcome(`The upload of ${file.name} expired before the file arrived. Try again.`, "rejected");
-      this.#messages.alert(`The upload of ${file.name} expired before the file arrived. Try again.`);
-    }
+  #createCard(item) {
+    const fragment = /** @type {DocumentFragment} */ (this.#template.content.cloneNode(true));
+    const root = /** @type {HTMLLIElement} */ (fragment.querySelector("li"));
+    const part = (/** @type {string} */ selector) => /** @type {HTMLElement} */ (root.querySelector(selector));
+    const { file } = item;
+    root.dataset.fileName = file.name;
+    part(".upload__file").textContent = file.name;
+    part(".upload__size").textContent = formatBytes(file.size);
+
+    const progress = /** @type {HTMLProgressElement} */ (part("progress"));
+    progress.id = `upload-progress-${item.id}`;
+    /** @type {HTMLLabelElement} */ (part("label")).htmlFor = progress.id;
+    progress.setAttribute("aria-label", `Sent of ${file.name}`);
+
+    const cancel = /** @type {HTMLButtonElement} */ (part(".upload__cancel"));
+    const retry = /** @type {HTMLButtonElement} */ (part(".upload__retry"));
+    const dismiss = /** @type {HTMLButtonElement} */ (part(".upload__dismiss"));
+    cancel.setAttribute("aria-label", `Cancel upload of ${file.name}`);
+    retry.setAttribute("aria-label", `Retry upload of ${file.name}`);
+    dismiss.setAttribute("aria-label", `Dismiss ${file.name}`);
+    cancel.addEventListener("click", () => this.#queue.cancel(item.id));
+    retry.addEventListener("click", () => {
+      this.#messages.clearAlert();
+      this.#queue.retry(item.id);
+      if (RETRYABLE_STATES.has(item.state)) return;
+      // The retry button disappears: keep the keyboard on this card.
+      root.focus();
+    });
+    dismiss.addEventListener("click", () => this.#dismiss(item.id));
+
+    /** @type {Card} */
+    const card = {
+      root,
+      preview: part(".upload__preview"),
+      progress,
+      percent: part(".upload__percent"),
+      steps: part(".steps"),
+      outcome: part(".upload__outcome"),
+      cancel,
+      retry,
+      dismiss,
+      objectUrl: null,
+    };
+    this.#showPreview(card, file);
+    this.#cards.set(item.id, card);
+    this.#list.prepend(root);
+    return card;
   }
 
   /**
+   * The file as it is on this device, before anything is sent: an object URL (`blob:`), which
+   * the page's CSP allows for images and nothing else.
+   * @param {Card} card
    * @param {File} file
-   * @param {unknown} error
-   * @param {boolean} cancelled
    */
-  #fail(file, error, cancelled) {
-    if (cancelled) {
-      this.#failStep();
-      this.#showOutcome(`The upload of ${file.name} was cancelled.`, "rejected");
-      this.#messages.announce(`The upload of ${file.name} was cancelled.`);
+  #showPreview(card, file) {
+    if (!/^image\/(png|jpeg)$/.test(file.type)) {
+      card.preview.append(previewText("No preview"));
       return;
     }
-    // An expired session is reported once, by the page, as it signs out.
-    if (error instanceof ApiError && error.code === "unauthorized") return;
-    if (error instanceof UploadError && error.code === "still_processing") {
-      this.#showOutcome(`${file.name} was sent. ${error.message}`, "pending");
-      this.#messages.announce(`${file.name} was sent and is still being checked.`);
-      return;
-    }
-    const message =
-      error instanceof ApiError
-        ? describeApiError(error)
-        : error instanceof UploadError
-          ? error.message
-          : "Something went wrong with this upload. Try again.";
-    if (!(error instanceof ApiError) && !(error instanceof UploadError)) console.error(error);
-    this.#failStep();
-    this.#showOutcome(`${file.name} was not uploaded: ${message}`, "rejected");
-    this.#messages.alert(`${file.name} was not uploaded: ${message}`);
+    card.objectUrl = URL.createObjectURL(file);
+    const image = document.createElement("img");
+    image.alt = `Preview of ${file.name}`;
+    image.decoding = "async";
+    image.addEventListener("error", () => image.replaceWith(previewText("No preview")), { once: true });
+    image.src = card.objectUrl;
+    card.preview.append(image);
   }
 
   /**
-   * @param {string} text
-   * @param {"ready" | "rejected" | "pending"} tone
+   * A ready upload shows its published thumbnail in place of the local preview.
+   * @param {Card} card
+   * @param {Asset} asset
    */
-  #showOutcome(text, tone) {
-    this.#outcome.textContent = text;
-    this.#outcome.className = `upload__outcome upload__outcome--${tone}`;
-    show(this.#outcome, true);
+  #showPublished(card, asset) {
+    const thumb = asset.variants?.thumb;
+    const url = thumb?.url ?? asset.url;
+    if (!url || !this.#isPublished(url) || card.root.dataset.published === "true") return;
+    card.root.dataset.published = "true";
+    const image = document.createElement("img");
+    image.alt = `${asset.title ?? asset.fileName ?? "The image"}, as published`;
+    image.decoding = "async";
+    if (thumb) {
+      image.width = thumb.width;
+      image.height = thumb.height;
+    }
+    image.className = "upload__published";
+    // Shown once it has loaded, so a slow CDN leaves the preview in place instead of a gap.
+    image.addEventListener("load", () => card.preview.replaceChildren(image), { once: true });
+    image.src = url;
   }
 
-  /**
-   * Delete the record of an upload whose bytes never arrived, so it does not count against
-   * the user's open uploads until it expires. Best effort: it expires anyway.
-   * @param {string} assetId
-   */
-  async #discard(assetId) {
-    try {
-      await this.#api.deleteAsset(assetId);
-    } catch {
-      // Left to expire.
-    }
+  /** @param {number} id */
+  #dismiss(id) {
+    const card = this.#cards.get(id);
+    if (!card || !this.#queue.remove(id)) return;
+    const next = card.root.nextElementSibling ?? card.root.previousElementSibling;
+    this.#dropCard(card);
+    this.#cards.delete(id);
+    this.#reported.delete(id);
+    const focusable = next?.querySelector("button:not([hidden])");
+    if (focusable instanceof HTMLElement) focusable.focus();
+    else byId("upload-heading").focus();
+  }
+
+  /** @param {Card} card */
+  #dropCard(card) {
+    if (card.objectUrl) URL.revokeObjectURL(card.objectUrl);
+    card.root.remove();
   }
 
   #wireDropzone() {
@@ -269,7 +323,7 @@ export class UploadPanel {
         const drag = /** @type {DragEvent} */ (event);
         if (!carriesFiles(drag)) return;
         drag.preventDefault();
-        if (drag.dataTransfer) drag.dataTransfer.dropEffect = this.busy ? "none" : "copy";
+        if (drag.dataTransfer) drag.dataTransfer.dropEffect = "copy";
         zone.classList.add("dropzone--over");
       });
     }
@@ -279,10 +333,7 @@ export class UploadPanel {
     zone.addEventListener("drop", (event) => {
       event.preventDefault();
       zone.classList.remove("dropzone--over");
-      const files = Array.from(event.dataTransfer?.files ?? []);
-      if (files.length === 0) return;
-      if (files.length > 1) this.#messages.announce(`One image at a time: uploading ${files[0].name}.`);
-      void this.upload(files[0]);
+      this.add(Array.from(event.dataTransfer?.files ?? []));
     });
     // A file dropped beside the zone would otherwise replace the page with the file.
     for (const type of ["dragover", "drop"]) {
@@ -295,4 +346,41 @@ export class UploadPanel {
       });
     }
   }
+
+  /** Files pasted anywhere on the signed-in page (not into a text field) are uploaded. */
+  #wirePaste() {
+    document.addEventListener("paste", (event) => {
+      if (this.#signedIn.hidden) return;
+      const target = event.target;
+      if (target instanceof HTMLInputElement && target.type !== "file") return;
+      if (target instanceof HTMLTextAreaElement) return;
+      const files = Array.from(event.clipboardData?.files ?? []);
+      if (files.length === 0) return;
+      event.preventDefault();
+      this.add(files);
+    });
+  }
+}
+
+/**
+ * @param {import("./queue.js").ItemState} state
+ * @returns {"ready" | "rejected" | "pending"}
+ */
+function tone(state) {
+  if (state === "ready") return "ready";
+  if (state === "rejected" || state === "refused" || state === "failed" || state === "expired" || state === "cancelled") {
+    return "rejected";
+  }
+  return "pending";
+}
+
+/**
+ * @param {string} text
+ * @returns {HTMLElement}
+ */
+function previewText(text) {
+  const element = document.createElement("span");
+  element.className = "upload__no-preview";
+  element.textContent = text;
+  return element;
 }

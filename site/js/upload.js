@@ -43,22 +43,51 @@ export class UploadError extends Error {
   }
 }
 
+const BINARY_UNITS = ["KiB", "MiB", "GiB"];
+const exactBytes = new Intl.NumberFormat("en-US");
+
 /**
- * `1.5 MB`, `820 kB`, `12 bytes`: sizes as people read them (decimal units, as file managers do).
+ * `1.5 MiB`, `10 MiB`, `820 KiB`, `12 bytes`: sizes in binary units, the units the limits are
+ * set in (`MAX_UPLOAD_BYTES` is 10 MiB), so a limit reads as the round number it is.
  * @param {number} bytes
  * @returns {string}
  */
 export function formatBytes(bytes) {
-  if (bytes < 1000) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
-  const units = ["kB", "MB", "GB"];
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
   let value = bytes;
   let unit = "";
-  for (const next of units) {
-    value /= 1000;
+  for (const next of BINARY_UNITS) {
+    value /= 1024;
     unit = next;
-    if (value < 1000) break;
+    if (value < 1024) break;
   }
-  return `${value.toFixed(value < 100 ? 1 : 0)} ${unit}`;
+  // One decimal below 100, none above; "10.0" reads as the round number it nearly is.
+  const text = value.toFixed(value >= 100 ? 0 : 1).replace(/\.0$/, "");
+  return `${text} ${unit}`;
+}
+
+/**
+ * `12,345 bytes`: the exact size, for when the rounded ones would read the same.
+ * @param {number} bytes
+ * @returns {string}
+ */
+export function formatExactBytes(bytes) {
+  return `${exactBytes.format(bytes)} ${bytes === 1 ? "byte" : "bytes"}`;
+}
+
+/**
+ * Why a file is too large, with its size and the limit written so that they differ: a file
+ * a few bytes over 10 MiB is told both exactly, not "10 MiB; the largest is 10 MiB".
+ * @param {string} name
+ * @param {number} size
+ * @param {number} maxBytes
+ * @returns {string}
+ */
+export function tooLargeMessage(name, size, maxBytes) {
+  const rounded = formatBytes(size);
+  const limit = formatBytes(maxBytes);
+  if (rounded !== limit) return `${name} is ${rounded}; the largest image you can upload is ${limit}.`;
+  return `${name} is ${formatExactBytes(size)}; the largest image you can upload is ${limit} (${formatExactBytes(maxBytes)}).`;
 }
 
 const TYPE_BY_EXTENSION = Object.freeze(
@@ -90,7 +119,7 @@ export function checkFile(file, maxBytes) {
   }
   if (file.size === 0) return `${file.name} is empty.`;
   if (maxBytes !== null && file.size > maxBytes) {
-    return `${file.name} is ${formatBytes(file.size)}; the largest image you can upload is ${formatBytes(maxBytes)}.`;
+    return tooLargeMessage(file.name, file.size, maxBytes);
   }
   return null;
 }

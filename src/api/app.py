@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from pydantic.alias_generators import to_camel
 from pydantic.warnings import UnsupportedFieldAttributeWarning
 
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.middleware import RequestMiddleware
 from api.routes import albums, assets, health
@@ -64,7 +65,8 @@ def create_app(
         title="Private asset uploads",
         version="1.0.0",
         description=DESCRIPTION,
-        docs_url="/docs",
+        # Swagger UI from the API itself, not FastAPI's CDN copy (api.docs).
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
         generate_unique_id_function=_operation_id,
@@ -87,6 +89,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(assets.router)
     app.include_router(albums.router)
+    install_docs(app)
     install_error_handlers(app)
     if settings.CORS_ALLOW_ORIGINS:
         app.add_middleware(

@@ -4,20 +4,18 @@ python -m local_stack                      start everything (what `make dev` run
 python -m local_stack --for-sam            moto + worker + CDN, for `sam local start-api`
 python -m local_stack users add EMAIL      another sign-in for the running stack
 python -m local_stack users list
-python -m local_stack upload IMAGE         sign in, upload, wait for ready, print the URL
+python -m local_stack upload IMAGE...      sign in, upload each, wait for ready, print the URLs
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import mimetypes
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
@@ -49,11 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     users_list = users_commands.add_parser("list", help="list the users")
 
-    upload = commands.add_parser("upload", help="upload an image as the demo user and wait for it")
-    upload.add_argument("image", type=Path)
+    upload = commands.add_parser(
+        "upload", help="upload images as the demo user and wait for each to be decided"
+    )
+    upload.add_argument("images", type=Path, nargs="+", metavar="IMAGE")
     upload.add_argument("--email", help="sign in as this user (default: the demo user)")
     upload.add_argument("--password")
-    upload.add_argument("--content-type", help="default: from the file name")
+    upload.add_argument("--content-type", help="default: from each file's name")
+    upload.add_argument("--title", help="the title every image gets")
+    upload.add_argument(
+        "--album",
+        help="an album of the user's, by id or by exact name (it must exist: make it on the page)",
+    )
     for sub in (add, users_list, upload):
         sub.add_argument("--state-dir", type=Path, default=PROJECT_DIR / ".local")
     return parser
@@ -150,39 +155,14 @@ def _read_password() -> str:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    from local_stack.client import LocalStackCallFailed, LocalStackClient
+    from local_stack.uploads import upload_files
 
-    info = read_state(args.state_dir)
-    image: Path = args.image
-    content_type = args.content_type or mimetypes.guess_type(image.name)[0] or ""
-    if content_type not in ("image/png", "image/jpeg"):
-        print(
-            f"error: {image.name} is {content_type or 'of unknown type'}; the product takes image/png and image/jpeg (--content-type to override)",
-            file=sys.stderr,
-        )
-        return 2
-    with httpx.Client(timeout=30) as http:
-        client = LocalStackClient(info, http)
-        try:
-            token = client.sign_in(
-                args.email or info.demoUser.email, args.password or info.demoUser.password
-            )
-            upload = client.create_upload(token, content_type)
-            print(f"asset {upload.asset_id}: uploading {image} to {upload.url}")
-            sent = client.send_file(upload, image.read_bytes(), image.name, content_type)
-            if sent.status_code >= 300:
-                print(
-                    f"error: the upload was refused ({sent.status_code}): {sent.text}",
-                    file=sys.stderr,
-                )
-                return 1
-            asset = client.wait_until_final(token, upload.asset_id)
-        except (LocalStackCallFailed, httpx.HTTPError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-    print(f"asset {upload.asset_id}: {asset['status']}")
-    if asset.get("url"):
-        print(asset["url"])
-    if asset.get("error"):
-        print(asset["error"])
-    return 0 if asset["status"] == "ready" else 1
+    return upload_files(
+        read_state(args.state_dir),
+        args.images,
+        email=args.email,
+        password=args.password,
+        content_type=args.content_type,
+        title=args.title,
+        album=args.album,
+    )

@@ -7,9 +7,11 @@ URL (fields first, file last), and poll the asset until it is `ready` or `reject
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from xml.sax.saxutils import unescape
 
 import httpx
 
@@ -27,6 +29,8 @@ class Upload:
     asset_id: str
     url: str
     fields: dict[str, str]
+    max_bytes: int = 0
+    """The largest file the form accepts (`upload.maxBytes`)."""
 
 
 class LocalStackClient:
@@ -56,12 +60,21 @@ class LocalStackClient:
             raise LocalStackCallFailed(f"sign-in returned no token: {body}")
         return str(token)
 
-    def create_upload(self, token: str, content_type: str) -> Upload:
+    def create_upload(
+        self,
+        token: str,
+        content_type: str,
+        *,
+        file_name: str | None = None,
+        title: str | None = None,
+        album_id: str | None = None,
+    ) -> Upload:
         """`POST /assets`: a new asset record and its signed upload form."""
+        details = {"fileName": file_name, "title": title, "albumId": album_id}
         response = self._http.post(
             f"{self._info.apiUrl}/assets",
             headers={"authorization": f"Bearer {token}"},
-            json={"contentType": content_type},
+            json={"contentType": content_type, **{k: v for k, v in details.items() if v}},
         )
         body = _json(response, "POST /assets", expected=201)
         upload = body["upload"]
@@ -69,7 +82,33 @@ class LocalStackClient:
             asset_id=body["asset"]["assetId"],
             url=upload["url"],
             fields={str(k): str(v) for k, v in upload["fields"].items()},
+            max_bytes=int(upload["maxBytes"]),
         )
+
+    def delete_asset(self, token: str, asset_id: str) -> None:
+        """`DELETE /assets/{id}`: the record and everything stored for it (gone already is fine)."""
+        response = self._http.delete(
+            f"{self._info.apiUrl}/assets/{asset_id}", headers={"authorization": f"Bearer {token}"}
+        )
+        if response.status_code not in (204, 404):
+            raise LocalStackCallFailed(_refusal(response, f"DELETE /assets/{asset_id}"))
+
+    def list_albums(self, token: str) -> list[dict[str, Any]]:
+        """`GET /albums`, every page: the user's albums, newest first."""
+        albums: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+            response = self._http.get(
+                f"{self._info.apiUrl}/albums",
+                params=params,
+                headers={"authorization": f"Bearer {token}"},
+            )
+            body = _json(response, "GET /albums")
+            albums += body["albums"]
+            cursor = body.get("nextCursor")
+            if not cursor:
+                return albums
 
     def send_file(
         self, upload: Upload, data: bytes, filename: str, content_type: str
@@ -105,6 +144,33 @@ class LocalStackClient:
 
 def _json(response: httpx.Response, what: str, expected: int = 200) -> dict[str, Any]:
     if response.status_code != expected:
-        raise LocalStackCallFailed(f"{what} answered {response.status_code}: {response.text[:500]}")
+        raise LocalStackCallFailed(_refusal(response, what))
     body: dict[str, Any] = response.json()
     return body
+
+
+def _refusal(response: httpx.Response, what: str) -> str:
+    """`POST /assets answered 429: <the API's message> (<code>)`, one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        detail = f"{body['error']} ({body.get('code', 'error')})"
+    else:
+        detail = " ".join(response.text.split())[:300] or response.reason_phrase
+    return f"{what} answered {response.status_code}: {detail}"
+
+
+_S3_CODE = re.compile(r"<Code>([^<]*)</Code>")
+_S3_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+
+
+def s3_refusal(response: httpx.Response) -> str:
+    """S3's XML error document as one line: `S3 refused the file (EntityTooLarge): ...`."""
+    code = _S3_CODE.search(response.text)
+    message = _S3_MESSAGE.search(response.text)
+    if code is None:
+        return f"S3 refused the file (HTTP {response.status_code})"
+    text = unescape(message[1], {"&quot;": '"', "&apos;": "'"}) if message else ""
+    return f"S3 refused the file ({unescape(code[1])}){': ' + text if text else ''}"

@@ -187,7 +187,7 @@ def banner(options: StackOptions, info: StackInfo, notes: list[str]) -> str:
         rows += [
             ("Page", info.pageUrl),
             ("API", info.apiUrl),
-            ("API docs", str(info.docsUrl)),
+            ("API docs", f"{info.docsUrl}   Swagger UI, served by the API itself (works offline)"),
             ("CDN", f"{info.cdnUrl}/<assetId>.<png|jpg>   {_delivery(info)}"),
             ("AWS (moto)", f"{info.awsEndpointUrl}   region {info.region}"),
         ]
@@ -204,8 +204,9 @@ def banner(options: StackOptions, info: StackInfo, notes: list[str]) -> str:
     lines += [f"  {name:<{width}}  {value}" for name, value in rows]
     lines += [
         "",
-        "  More users:  python -m local_stack users add EMAIL",
-        "  Try it:      python -m local_stack upload path/to/image.png",
+        "  More users:  .venv/bin/python -m local_stack users add EMAIL",
+        "  Try it:      .venv/bin/python -m local_stack upload path/to/image.png [more.jpg ...]"
+        " [--title T] [--album NAME]",
     ]
     if options.for_sam:
         bind = info.extra.get("motoBind")

@@ -359,6 +359,230 @@ def test_a_page_on_another_site_can_neither_wipe_nor_drive_the_stack(
     assert sign_in(http, info, info.demoUser.email, info.demoUser.password, **page)
 
 
+def _upload_command(
+    stack: RunningStack, *args: str, email: str, password: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        stack_command(
+            "upload",
+            *args,
+            "--email",
+            email,
+            "--password",
+            password,
+            "--state-dir",
+            str(stack.state_dir),
+        ),
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=clean_environment(),
+        timeout=120,
+        check=False,
+    )
+
+
+def _assets_of(http: httpx.Client, info: StackInfo, token: str) -> list[dict[str, Any]]:
+    response = http.get(
+        f"{info.apiUrl}/assets",
+        params={"limit": "100"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    assets: list[dict[str, Any]] = response.json()["assets"]
+    return assets
+
+
+def test_the_upload_command_takes_several_files_with_a_title_into_an_album_by_name(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    # GIVEN a user with an album, two PNGs and a text file renamed .jpg
+    email, password = "uploader@example.com", "Uploader-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    info = stack.info
+    token = sign_in(http, info, email, password)
+    album = http.post(
+        f"{info.apiUrl}/albums", headers={"authorization": f"Bearer {token}"}, json={"name": "Trip"}
+    ).json()["album"]
+    (tmp_path / "one.png").write_bytes(png_bytes((20, 10)))
+    (tmp_path / "two.png").write_bytes(png_bytes((30, 15)))
+    (tmp_path / "fake.jpg").write_text("not a photograph\n" * 20)
+    # WHEN they are uploaded in one command
+    done = _upload_command(
+        stack,
+        *(str(tmp_path / name) for name in ("one.png", "two.png", "fake.jpg")),
+        "--title",
+        "Holiday <b>",
+        "--album",
+        "Trip",
+        email=email,
+        password=password,
+    )
+    # THEN each file gets its own outcome: two ready with their URLs, one rejected with the reason
+    assert done.returncode == 1, done
+    lines = done.stdout.splitlines()
+    ready = [line for line in lines if ": ready " in line]
+    assert [line.split(":")[0] for line in ready] == ["one.png", "two.png"], done.stdout
+    assert "fake.jpg: rejected: The file is not a JPEG image." in lines, done.stdout
+    assert done.stderr == ""
+    # ... each named after its file, titled, in the album chosen by its name
+    assets = {asset["fileName"]: asset for asset in _assets_of(http, info, token)}
+    assert set(assets) == {"one.png", "two.png", "fake.jpg"}
+    assert {asset["title"] for asset in assets.values()} == {"Holiday <b>"}
+    assert {asset["albumId"] for asset in assets.values()} == {album["albumId"]}
+    assert assets["one.png"]["url"] in ready[0]
+
+
+def test_the_upload_command_refuses_missing_files_and_unknown_albums_before_any_record(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    email, password = "careful@example.com", "Careful-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    (tmp_path / "real.png").write_bytes(png_bytes())
+    # A typo in one name: one line for it, and nothing uploaded (not even the real file).
+    missing = _upload_command(
+        stack,
+        str(tmp_path / "real.png"),
+        str(tmp_path / "typo.png"),
+        email=email,
+        password=password,
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines() == [
+        f"error: {tmp_path / 'typo.png'}: no such file",
+        "error: nothing was uploaded",
+    ]
+    assert missing.stdout == ""
+    # An album that does not exist: said before any record exists.
+    unknown = _upload_command(
+        stack, str(tmp_path / "real.png"), "--album", "Nope", email=email, password=password
+    )
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == (
+        "error: no album called 'Nope' (yours: none yet); make it on the page first;"
+        " nothing was uploaded"
+    )
+    token = sign_in(http, stack.info, email, password)
+    assert _assets_of(http, stack.info, token) == []
+
+
+def test_the_upload_command_checks_the_forms_limit_and_deletes_the_record_it_cannot_use(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    email, password = "big-files@example.com", "Big-Files-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    # GIVEN a file 8 bytes over the 10 MiB limit, another over it, and a small one
+    over = b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024)
+    (tmp_path / "huge.png").write_bytes(over)
+    (tmp_path / "huger.png").write_bytes(over + b"\0" * (3 * 1024 * 1024))
+    (tmp_path / "small.png").write_bytes(png_bytes())
+    done = _upload_command(
+        stack,
+        *(str(tmp_path / n) for n in ("huge.png", "huger.png", "small.png")),
+        email=email,
+        password=password,
+    )
+    # THEN both sizes are told distinctly, in binary units, and the small one still goes
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: huge.png: huge.png is 10,485,768 bytes; the largest image you can upload is"
+        " 10 MiB (10,485,760 bytes) (its record was deleted)",
+        # the limit is known by now: refused before asking for a record
+        "error: huger.png: huger.png is 13 MiB; the largest image you can upload is 10 MiB",
+    ]
+    assert done.stdout.splitlines()[-1].startswith("small.png: ready http://127.0.0.1:")
+    # ... and no record of the refused files is left to count against the user's open uploads
+    token = sign_in(http, stack.info, email, password)
+    assert [asset["fileName"] for asset in _assets_of(http, stack.info, token)] == ["small.png"]
+
+
+def test_s3s_xml_refusal_reads_as_one_line(stack: RunningStack, http: httpx.Client) -> None:
+    from local_stack.client import LocalStackClient, s3_refusal
+
+    info = stack.info
+    client = LocalStackClient(info, http)
+    token = client.sign_in(info.demoUser.email, info.demoUser.password)
+    upload = client.create_upload(token, "image/png", file_name="a.png")
+    tampered = type(upload)(
+        upload.asset_id,
+        upload.url,
+        {**upload.fields, "Content-Type": "image/gif"},
+        upload.max_bytes,
+    )
+    refused = client.send_file(tampered, b"GIF89a", "a.gif", "image/gif")
+    assert refused.status_code == 403
+    assert "<Error>" in refused.text
+    line = s3_refusal(refused)
+    assert line.startswith("S3 refused the file (AccessDenied): ")
+    assert "\n" not in line
+    assert "<" not in line
+    client.delete_asset(token, upload.asset_id)
+
+
+def test_the_upload_command_refuses_a_wrong_type_before_any_record(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    email, password = "typed@example.com", "Typed-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    (tmp_path / "real.png").write_bytes(png_bytes())
+    (tmp_path / "anim.gif").write_bytes(b"GIF89a" + b"\0" * 32)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    done = _upload_command(
+        stack,
+        *(str(tmp_path / n) for n in ("real.png", "anim.gif", "empty.jpg")),
+        email=email,
+        password=password,
+    )
+    # One line per file that cannot be an upload, then nothing at all is sent
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {tmp_path / 'anim.gif'}: image/gif; the product takes image/png and image/jpeg"
+        " (--content-type to override)",
+        f"error: {tmp_path / 'empty.jpg'}: the file is empty",
+        "error: nothing was uploaded",
+    ]
+    token = sign_in(http, stack.info, email, password)
+    assert _assets_of(http, stack.info, token) == []
+
+
+def test_an_s3_refusal_during_an_upload_is_one_line_and_its_record_is_deleted(
+    stack: RunningStack, http: httpx.Client, tmp_path: Path
+) -> None:
+    from local_stack.client import LocalStackClient, Upload
+    from local_stack.uploads import ImageFile, Uploader, UploadFailed
+
+    class TamperingClient(LocalStackClient):
+        """Sends each form with its Content-Type field changed, which S3 refuses in XML."""
+
+        def send_file(
+            self, upload: Upload, data: bytes, filename: str, content_type: str
+        ) -> httpx.Response:
+            fields = {**upload.fields, "Content-Type": "image/gif"}
+            tampered = Upload(upload.asset_id, upload.url, fields, upload.max_bytes)
+            return super().send_file(tampered, data, filename, content_type)
+
+    email, password = "refused@example.com", "Refused-Local-Passw0rd!"
+    assert add_user(stack, email, password).returncode == 0
+    client = TamperingClient(stack.info, http)
+    token = client.sign_in(email, password)
+    path = tmp_path / "a.png"
+    path.write_bytes(png_bytes())
+    out = io.StringIO()
+    uploader = Uploader(client, token, out)
+    with pytest.raises(UploadFailed) as failed:
+        uploader.upload(
+            ImageFile(path, "image/png", path.stat().st_size), title=None, album_id=None
+        )
+    message = str(failed.value)
+    assert message.startswith("S3 refused the file (AccessDenied): "), message
+    assert message.endswith(" (its record was deleted)"), message
+    assert "\n" not in message
+    assert "<" not in message
+    # The record the upload had made is gone, not left to count against the user's uploads
+    assert "sending" in out.getvalue()
+    assert _assets_of(http, stack.info, token) == []
+
+
 def test_ctrl_c_stops_everything_and_frees_every_port(stack: RunningStack) -> None:
     # Last in this module: it stops the shared stack.
     processes: dict[str, int] = stack.info.extra["processes"]

@@ -41,7 +41,17 @@ CARRIERS = (
     "x-amz-meta-key",
     "x-custom",
 )
-PUBLIC = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+PUBLIC = frozenset(
+    {
+        "/health",
+        "/openapi.json",
+        "/docs",
+        "/docs/swagger-init.js",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
+        "/docs/favicon.png",
+    }
+)
 OVER_THE_CAP = 16 * 1024 + 1
 MIB = 1024 * 1024
 HTTP_BODY = 64 * 1024

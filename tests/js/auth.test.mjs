@@ -266,3 +266,73 @@ describe("hosted UI with PKCE (AWS)", () => {
     assert.equal(logout.searchParams.get("logout_uri"), "https://d111.cloudfront.net/");
   });
 });
+
+describe("a reload with the hosted UI (AWS)", () => {
+  /** A history entry's mark, as `history.state` keeps it across a reload. */
+  function markedHistory(initially) {
+    const history = { marked: initially, changes: [] };
+    return {
+      history,
+      overrides: {
+        hasSessionMark: () => history.marked,
+        setSessionMark: (signedIn) => {
+          history.marked = signedIn;
+          history.changes.push(signedIn);
+        },
+      },
+    };
+  }
+
+  test("signing in marks the tab, with no token in storage or history", async () => {
+    const { history, overrides } = markedHistory(false);
+    const { fetch } = scriptedFetch(json(200, { id_token: validToken(), refresh_token: "r" }));
+    const { session: auth, deps } = session(hostedConfig, fetch, overrides);
+    await auth.beginHostedSignIn("https://d111.cloudfront.net/");
+    const pending = JSON.parse(deps.storage.getItem(PENDING_SIGN_IN_KEY));
+    await auth.completeHostedSignIn(`https://d111.cloudfront.net/?code=c&state=${pending.state}`);
+    assert.equal(history.marked, true);
+    assert.equal(deps.storage.items.size, 0);
+  });
+
+  test("a marked tab goes back to /oauth2/authorize with a fresh PKCE sign-in, clearing the mark first", async () => {
+    const { history, overrides } = markedHistory(true);
+    const { fetch, calls } = scriptedFetch();
+    const { session: auth, deps, navigations } = session(hostedConfig, fetch, overrides);
+    const leaving = await auth.resumeHostedSession("https://d111.cloudfront.net/", "https://d111.cloudfront.net/");
+    assert.equal(leaving, true);
+    // Cleared before leaving: if the hosted UI fails, the next load shows the sign-in, no loop.
+    assert.deepEqual(history.changes, [false]);
+    assert.equal(calls.length, 0);
+    const authorize = new URL(navigations.at(-1));
+    assert.equal(authorize.origin + authorize.pathname, `${hostedConfig.hostedUiUrl}/oauth2/authorize`);
+    const pending = JSON.parse(deps.storage.getItem(PENDING_SIGN_IN_KEY));
+    assert.equal(authorize.searchParams.get("state"), pending.state);
+    assert.equal(authorize.searchParams.get("code_challenge"), await createChallenge(pending.verifier));
+  });
+
+  test("an unmarked tab, a callback, or the local flow do not leave the page", async () => {
+    const unmarked = session(hostedConfig, scriptedFetch().fetch, markedHistory(false).overrides);
+    assert.equal(await unmarked.session.resumeHostedSession("https://d111.cloudfront.net/", "https://d111.cloudfront.net/"), false);
+    assert.deepEqual(unmarked.navigations, []);
+
+    const callback = session(hostedConfig, scriptedFetch().fetch, markedHistory(true).overrides);
+    const withCode = "https://d111.cloudfront.net/?code=c&state=s";
+    assert.equal(await callback.session.resumeHostedSession(withCode, "https://d111.cloudfront.net/"), false);
+    assert.deepEqual(callback.navigations, []);
+
+    const local = session(localConfig, scriptedFetch().fetch, markedHistory(true).overrides);
+    assert.equal(await local.session.resumeHostedSession("http://127.0.0.1:8700/", "http://127.0.0.1:8700/"), false);
+    assert.deepEqual(local.navigations, []);
+  });
+
+  test("signing out clears the mark, so a reload after it asks for the password", async () => {
+    const { history, overrides } = markedHistory(false);
+    const { fetch } = scriptedFetch(json(200, { id_token: validToken() }));
+    const { session: auth, deps } = session(hostedConfig, fetch, overrides);
+    await auth.beginHostedSignIn("https://d111.cloudfront.net/");
+    const pending = JSON.parse(deps.storage.getItem(PENDING_SIGN_IN_KEY));
+    await auth.completeHostedSignIn(`https://d111.cloudfront.net/?code=c&state=${pending.state}`);
+    auth.signOut("https://d111.cloudfront.net/");
+    assert.equal(history.marked, false);
+  });
+});

@@ -29,9 +29,14 @@ describe("the quick check of a chosen file", () => {
     assert.match(checkFile({ name: "a.gif", type: "image/gif", size: 10 }, null), /a.gif is not a PNG or JPEG image/);
     assert.match(checkFile({ name: "notes", type: "", size: 10 }, null), /not a PNG or JPEG/);
     assert.match(checkFile({ name: "a.png", type: "image/png", size: 0 }, null), /a.png is empty/);
-    assert.match(
+    // Just over the limit: the rounded sizes would read the same, so both are told exactly.
+    assert.equal(
       checkFile({ name: "a.png", type: "image/png", size: 10 * MiB + 1 }, 10 * MiB),
-      /10.5 MB; the largest image you can upload is 10.5 MB/,
+      "a.png is 10,485,761 bytes; the largest image you can upload is 10 MiB (10,485,760 bytes).",
+    );
+    assert.equal(
+      checkFile({ name: "a.png", type: "image/png", size: 12.5 * MiB }, 10 * MiB),
+      "a.png is 12.5 MiB; the largest image you can upload is 10 MiB.",
     );
   });
 
@@ -47,10 +52,14 @@ describe("the quick check of a chosen file", () => {
   test("sizes are written for people", () => {
     assert.equal(formatBytes(1), "1 byte");
     assert.equal(formatBytes(999), "999 bytes");
-    assert.equal(formatBytes(1_500), "1.5 kB");
-    assert.equal(formatBytes(820_000), "820 kB");
-    assert.equal(formatBytes(10 * MiB), "10.5 MB");
-    assert.equal(formatBytes(3_000_000_000), "3.0 GB");
+    // Binary units, as the limits are set: 10 MiB reads "10 MiB", not "10.5 MB".
+    assert.equal(formatBytes(1_024), "1 KiB");
+    assert.equal(formatBytes(1_536), "1.5 KiB");
+    assert.equal(formatBytes(820 * 1024), "820 KiB");
+    assert.equal(formatBytes(10 * MiB), "10 MiB");
+    assert.equal(formatBytes(10 * MiB + 8), "10 MiB");
+    assert.equal(formatBytes(1.25 * MiB), "1.3 MiB");
+    assert.equal(formatBytes(3 * 1024 * MiB), "3 GiB");
   });
 });
 
@@ -71,7 +80,7 @@ describe("S3's refusals", () => {
       [
         400,
         xml("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"),
-        /larger than the 10.5 MB this upload allows/,
+        /larger than the 10 MiB this upload allows/,
       ],
       [400, xml("EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"), /empty/],
       [403, xml("AccessDenied", "Invalid according to Policy: Policy expired."), /form expired/],

@@ -48,7 +48,8 @@ ARTIFACTS = PROJECT / "test-artifacts" / "browser"
 TIMEOUT_MS = 20_000
 
 # Runs in every document before the page's own scripts: records what the tests observe but
-# cannot ask the page for (CSP violations, each value the progress bar and the steps take).
+# cannot ask the page for (CSP violations, each value the queue's progress bars and steps take,
+# in order; the tests that read them have one upload under way at a time).
 OBSERVER_SCRIPT = """
 window.__test = { csp: [], progress: [], steps: [] };
 document.addEventListener("securitypolicyviolation", (event) => {
@@ -57,8 +58,9 @@ document.addEventListener("securitypolicyviolation", (event) => {
 new MutationObserver((records) => {
   for (const record of records) {
     const target = record.target;
-    if (target.id === "upload-progress") window.__test.progress.push(Number(target.getAttribute("value")));
-    if (target.id === "upload-steps") window.__test.steps.push(target.dataset.status);
+    if (!(target instanceof Element) || !target.closest("#queue .upload")) continue;
+    if (target.localName === "progress") window.__test.progress.push(Number(target.getAttribute("value")));
+    if (target.classList.contains("steps")) window.__test.steps.push(target.dataset.status);
   }
 }).observe(document, { subtree: true, attributes: true, attributeFilter: ["value", "data-status"] });
 """
@@ -132,14 +134,25 @@ def shots(request: pytest.FixtureRequest) -> Shots:
     return Shots(directory)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "console_errors(pattern): the test makes the browser log errors on purpose (a refused"
+        " request, the network cut): each one must match the regular expression `pattern`;"
+        " without the mark any console error fails the test",
+    )
+
+
 @pytest.fixture
-def open_page(browser: Browser) -> Iterator[Callable[[], Page]]:
+def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[[], Page]]:
     """Opens tabs, each in a fresh profile (no cookies, storage or session from elsewhere).
 
-    At the end of the test, every tab must have run without an uncaught error and without
-    breaking the page's Content-Security-Policy.
+    At the end of the test, every tab must have run without an uncaught error, without an
+    error in the console (but those a test marked `console_errors(pattern)` causes on purpose:
+    Chromium logs every refused request there) and without breaking the page's
+    Content-Security-Policy.
     """
-    opened: list[tuple[Page, list[str]]] = []
+    opened: list[tuple[Page, list[str], list[str]]] = []
 
     def open_one() -> Page:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -147,18 +160,31 @@ def open_page(browser: Browser) -> Iterator[Callable[[], Page]]:
         context.add_init_script(OBSERVER_SCRIPT)
         tab = context.new_page()
         uncaught: list[str] = []
+        logged: list[str] = []
         tab.on("pageerror", lambda error: uncaught.append(str(error)))
-        opened.append((tab, uncaught))
+        tab.on(
+            "console",
+            lambda message: (
+                logged.append(f"{message.text} ({message.location})")
+                if message.type == "error"
+                else None
+            ),
+        )
+        opened.append((tab, uncaught, logged))
         return tab
 
     yield open_one
+    marker = request.node.get_closest_marker("console_errors")
+    expected = re.compile(marker.args[0]) if marker else None
     try:
-        for tab, uncaught in opened:
+        for tab, uncaught, logged in opened:
             violations = [] if tab.is_closed() else tab.evaluate("window.__test?.csp ?? []")
             assert uncaught == [], f"the page threw: {uncaught}"
             assert violations == [], f"the page broke its Content-Security-Policy: {violations}"
+            unexpected = [e for e in logged if expected is None or not expected.search(e)]
+            assert unexpected == [], f"the console shows errors: {unexpected}"
     finally:
-        for tab, _ in opened:
+        for tab, _, _ in opened:
             tab.context.close()
 
 
@@ -187,7 +213,7 @@ def sign_in(page: Page, stack: RunningStack, email: str, password: str) -> None:
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Upload an image")).to_be_visible()
+    expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_visible()
     expect(page.locator("#account-email")).to_have_text(email)
 
 
@@ -204,6 +230,14 @@ def noise_png(side: int) -> bytes:
     buffer = io.BytesIO()
     Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+FILE_INPUT = "Choose PNG or JPEG images"
+
+
+def upload_item(page: Page, file_name: str) -> Locator:
+    """The queue's card of one file, by its name."""
+    return page.locator(f'#queue .upload[data-file-name="{file_name}"]')
 
 
 def card(page: Page, asset_id: str) -> Locator:

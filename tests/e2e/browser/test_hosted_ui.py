@@ -129,7 +129,7 @@ def test_sign_in_with_the_hosted_ui_uses_pkce_and_keeps_the_token_in_memory(
     shots.take(page, "hosted-ui-signed-out")
     # WHEN the user signs in: off to the hosted UI, and back with a code
     button.click()
-    expect(page.get_by_role("heading", name="Upload an image")).to_be_visible()
+    expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_visible()
     expect(page.locator("#account-email")).to_have_text(stack.info.demoUser.email)
     # THEN the authorize request asked for a code with an S256 challenge and a fresh state
     [authorize] = hosted_ui.authorize_requests
@@ -189,3 +189,35 @@ def test_a_callback_this_tab_did_not_start_is_refused(
     )
     assert hosted_ui.token_requests == []
     assert page.url == stack.info.pageUrl
+
+
+def test_a_reload_restores_the_session_through_the_hosted_ui_without_the_password(
+    page: Page, stack: RunningStack, hosted_ui: FakeHostedUi, shots: Shots
+) -> None:
+    """The fake hosted UI answers every authorize at once, as Cognito does while its own
+    session cookie lasts."""
+    page.goto(stack.info.pageUrl)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#account-email")).to_have_text(stack.info.demoUser.email)
+    # WHEN the signed-in tab is reloaded
+    page.reload()
+    # THEN it is signed in again, through a second PKCE round with the hosted UI, no form shown
+    expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_visible()
+    expect(page.locator("#account-email")).to_have_text(stack.info.demoUser.email)
+    assert len(hosted_ui.authorize_requests) == 2
+    first, second = hosted_ui.authorize_requests
+    assert second["state"] != first["state"]
+    assert second["code_challenge"] != first["code_challenge"]
+    assert [s256(r["code_verifier"]) for r in hosted_ui.token_requests] == [
+        first["code_challenge"],
+        second["code_challenge"],
+    ]
+    assert page.url == stack.info.pageUrl
+    assert page.evaluate("sessionStorage.length + localStorage.length") == 0
+    shots.take(page, "restored-after-reload")
+    # WHEN they sign out and reload: the sign-in button, not the hosted UI again
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to upload images")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert len(hosted_ui.authorize_requests) == 2

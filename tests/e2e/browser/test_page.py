@@ -19,15 +19,16 @@ from playwright.sync_api import BrowserContext, FilePayload, Page, Request, Rout
 from local_stack.client import LocalStackCallFailed, LocalStackClient
 from testbed.stack import RunningStack
 from tests.e2e.browser.conftest import (
+    FILE_INPUT,
     Shots,
     card,
     new_user,
     noise_png,
     png_bytes,
     sign_in,
+    upload_item,
 )
 
-FILE_INPUT = "Choose a PNG or JPEG image"
 TIMES = "\N{MULTIPLICATION SIGN}"  # as the page writes pixel sizes
 
 
@@ -54,7 +55,7 @@ def observed(page: Page, what: str) -> list[Any]:
 
 
 def test_sign_in_then_a_png_goes_uploading_processing_ready_and_is_shown(
-    page: Page, stack: RunningStack, http: httpx.Client, shots: Shots
+    page: Page, stack: RunningStack, local: LocalStackClient, http: httpx.Client, shots: Shots
 ) -> None:
     # GIVEN the page, signed out
     page.goto(stack.info.pageUrl)
@@ -63,14 +64,15 @@ def test_sign_in_then_a_png_goes_uploading_processing_ready_and_is_shown(
     # WHEN the demo user signs in with the form
     sign_in(page, stack, stack.info.demoUser.email, stack.info.demoUser.password)
     # THEN focus moves to the upload panel and the status line says who is signed in
-    expect(page.get_by_role("heading", name="Upload an image")).to_be_focused()
+    expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_focused()
     expect(page.get_by_role("status")).to_have_text(f"Signed in as {stack.info.demoUser.email}.")
     shots.take(page, "signed-in")
 
     # WHEN they choose a PNG
     asset_id = upload_through_page(page, stack, "green.png", png_bytes((48, 32)), "image/png")
     # THEN the page follows the API to `ready`, and says so only then
-    outcome = page.locator("#upload-outcome")
+    item = upload_item(page, "green.png")
+    outcome = item.locator(".upload__outcome")
     expect(outcome).to_have_text(
         f"green.png is ready (48 {TIMES} 32 pixels). It is in My images below."
     )
@@ -79,15 +81,26 @@ def test_sign_in_then_a_png_goes_uploading_processing_ready_and_is_shown(
     assert steps[0] == "uploading"
     assert steps[-1] == "ready"
     assert set(steps) <= {"uploading", "processing", "ready"}, steps
-    expect(page.locator("#upload-progress")).to_have_attribute("value", "100")
+    expect(item.locator("progress")).to_have_attribute("value", "100")
 
-    # ... and the image is in My images, loaded from the CDN URL the API gave
+    # ... and the image is in My images: its thumb, from the CDN URL the API gave, linking to
+    # the image itself; the card names the file it came from
+    asset = local.get_asset(
+        local.sign_in(stack.info.demoUser.email, stack.info.demoUser.password), asset_id
+    )
+    assert asset["fileName"] == "green.png"
+    thumb_url = asset["variants"]["thumb"]["url"]
+    assert thumb_url.startswith(f"{stack.info.cdnUrl}/")
     ready = card(page, asset_id)
     expect(ready.locator(".badge")).to_have_text("Ready")
     expect(ready).to_contain_text(f"PNG · 48 {TIMES} 32")
+    expect(ready.locator(".card__title")).to_have_text("green.png")
     image = ready.get_by_role("img")
-    expect(image).to_have_attribute("src", f"{stack.info.cdnUrl}/{asset_id}.png")
-    expect(image).to_have_attribute("alt", re.compile(r"^PNG image uploaded "))
+    expect(image).to_have_attribute("src", thumb_url)
+    expect(ready.locator("a.card__link")).to_have_attribute(
+        "href", f"{stack.info.cdnUrl}/{asset_id}.png"
+    )
+    expect(image).to_have_attribute("alt", "green.png")
     page.wait_for_function(
         "(img) => img.complete && img.naturalWidth === 48", arg=image.element_handle()
     )
@@ -117,10 +130,11 @@ def test_the_progress_bar_follows_the_upload(
     # WHEN it is uploaded
     upload_through_page(page, stack, "noise.png", image, "image/png")
     page.wait_for_function(
-        "() => { const v = document.getElementById('upload-progress').value; return v > 0 && v < 100; }"
+        "() => { const v = document.querySelector('#queue .upload progress').value; return v > 0 && v < 100; }"
     )
     shots.take(page, "sending")
-    expect(page.locator("#upload-outcome")).to_contain_text("noise.png is ready", timeout=30_000)
+    item = upload_item(page, "noise.png")
+    expect(item.locator(".upload__outcome")).to_contain_text("noise.png is ready", timeout=30_000)
     shots.take(page, "sent-and-ready")
     # THEN the bar moved through intermediate values, never backwards, to 100%
     values = observed(page, "progress")
@@ -128,7 +142,7 @@ def test_the_progress_bar_follows_the_upload(
     assert len(intermediate) >= 3, values
     assert values == sorted(values), values
     assert values[-1] == 100
-    expect(page.locator("#upload-percent")).to_have_text("100%")
+    expect(item.locator(".upload__percent")).to_have_text("100%")
 
 
 def test_an_upload_can_be_cancelled_while_it_is_sent(
@@ -144,13 +158,15 @@ def test_an_upload_can_be_cancelled_while_it_is_sent(
     # GIVEN a slow upload under way
     with page.expect_request_finished(lambda r: r.method == "DELETE") as discarded:
         asset_id = upload_through_page(page, stack, "slow.png", noise_png(640), "image/png")
-        page.wait_for_function("() => document.getElementById('upload-progress').value > 0")
+        page.wait_for_function("() => document.querySelector('#queue .upload progress').value > 0")
         # WHEN the user cancels it
-        page.get_by_role("button", name="Cancel upload").click()
+        page.get_by_role("button", name="Cancel upload of slow.png").click()
     # THEN the transfer stops, the page says so, and the record it had asked for is deleted
-    expect(page.locator("#upload-outcome")).to_have_text("The upload of slow.png was cancelled.")
-    expect(page.locator("#upload-steps li[data-state=failed]")).to_have_text("Uploading")
-    expect(page.get_by_role("button", name="Cancel upload")).to_be_hidden()
+    item = upload_item(page, "slow.png")
+    expect(item.locator(".upload__outcome")).to_have_text("The upload of slow.png was cancelled.")
+    expect(item.locator(".steps li[data-state=failed]")).to_have_text("Uploading")
+    expect(page.get_by_role("button", name="Cancel upload of slow.png")).to_be_hidden()
+    expect(page.get_by_role("button", name="Retry upload of slow.png")).to_be_visible()
     expect(page.get_by_label(FILE_INPUT)).to_be_enabled()
     assert discarded.value.url == f"{stack.info.apiUrl}/assets/{asset_id}"
     shots.take(page, "cancelled")
@@ -170,13 +186,17 @@ def test_a_text_file_named_jpg_is_rejected_with_the_workers_reason(
         lambda r: r.url == f"{stack.info.apiUrl}/assets" and r.request.method == "POST"
     ) as created:
         page.get_by_label(FILE_INPUT).set_input_files(fake)
-    assert created.value.request.post_data_json == {"contentType": "image/jpeg"}
+    assert created.value.request.post_data_json == {
+        "contentType": "image/jpeg",
+        "fileName": "holiday.jpg",
+    }
     asset_id = created.value.json()["asset"]["assetId"]
     # THEN S3 takes the bytes, but the worker refuses them and the page gives its reason
     reason = "holiday.jpg was rejected: The file is not a JPEG image."
     expect(page.get_by_role("alert").filter(has_text="rejected")).to_have_text(reason)
-    expect(page.locator("#upload-outcome")).to_have_text(reason)
-    expect(page.locator("#upload-steps li[data-state=failed]")).to_have_text("Rejected")
+    item = upload_item(page, "holiday.jpg")
+    expect(item.locator(".upload__outcome")).to_have_text(reason)
+    expect(item.locator(".steps li[data-state=failed]")).to_have_text("Rejected")
     rejected = card(page, asset_id)
     expect(rejected.locator(".badge")).to_have_text("Rejected")
     expect(rejected.locator(".card__reason")).to_have_text("The file is not a JPEG image.")
@@ -203,7 +223,7 @@ def test_a_dropped_image_is_uploaded(page: Page, stack: RunningStack, shots: Sho
     shots.take(page, "dragging-over")
     zone.dispatch_event("drop", {"dataTransfer": transfer})
     # THEN it is uploaded like a chosen file
-    expect(page.locator("#upload-outcome")).to_have_text(
+    expect(upload_item(page, "dropped.png").locator(".upload__outcome")).to_have_text(
         f"dropped.png is ready (20 {TIMES} 20 pixels). It is in My images below."
     )
     expect(zone).not_to_have_class(re.compile(r"dropzone--over"))
@@ -292,6 +312,9 @@ def test_a_second_user_sees_none_of_the_first_users_images(
     shots.take(page, "first-user-signed-out")
 
 
+@pytest.mark.console_errors(
+    r"^Failed to load resource: the server responded with a status of 400 "
+)  # Chromium logs Cognito's 400 for the wrong password
 def test_wrong_password_is_refused_with_a_message_and_focus_on_the_password(
     page: Page, stack: RunningStack, shots: Shots
 ) -> None:
@@ -305,7 +328,7 @@ def test_wrong_password_is_refused_with_a_message_and_focus_on_the_password(
     expect(password).to_be_focused()
     expect(password).to_have_value("")
     expect(password).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_role("heading", name="Upload an image")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_hidden()
     shots.take(page, "wrong-password")
     # The password never went into the address bar.
     assert "not-the-password" not in page.url
@@ -343,7 +366,11 @@ def test_a_file_over_the_limit_is_refused_and_its_record_discarded(
         ) as created:
             page.get_by_label(FILE_INPUT).set_input_files(huge)
         asset_id = created.value.json()["asset"]["assetId"]
-    message = "huge.png was not uploaded: huge.png is 10.5 MB; the largest image you can upload is 10.5 MB."
+    # 10 MiB and 8 bytes against a 10 MiB limit: both exactly, so they read differently
+    message = (
+        "huge.png was not uploaded: huge.png is 10,485,768 bytes; the largest image you can"
+        " upload is 10 MiB (10,485,760 bytes)."
+    )
     expect(page.get_by_role("alert").filter(has_text="huge.png")).to_have_text(message)
     assert discarded.value.url == f"{stack.info.apiUrl}/assets/{asset_id}"
     shots.take(page, "too-large")
@@ -355,13 +382,16 @@ def test_a_file_over_the_limit_is_refused_and_its_record_discarded(
     requests.clear()
     page.get_by_label(FILE_INPUT).set_input_files(huge)
     expect(page.get_by_role("alert").filter(has_text="huge.png")).to_contain_text(
-        "the largest image you can upload is 10.5 MB"
+        "the largest image you can upload is 10 MiB (10,485,760 bytes)"
     )
     assert [r for r in requests if r.url.startswith(stack.info.apiUrl)] == []
 
 
-def test_too_many_pending_uploads_gets_the_apis_429_explained(
-    page: Page, stack: RunningStack, local: LocalStackClient, shots: Shots
+@pytest.mark.console_errors(
+    r"^Failed to load resource: the server responded with a status of 429 "
+)  # Chromium logs the API's 429 as a failed resource
+def test_too_many_pending_uploads_gets_the_apis_429_explained_and_waits_its_retry_after(
+    page: Page, stack: RunningStack, local: LocalStackClient, http: httpx.Client, shots: Shots
 ) -> None:
     # GIVEN a user who already holds the 20 open upload forms the API allows
     email = "busy@example.com"
@@ -373,17 +403,36 @@ def test_too_many_pending_uploads_gets_the_apis_429_explained(
     # WHEN they choose another image
     with page.expect_response(f"{stack.info.apiUrl}/assets") as refused:
         choose_file(page, "one-more.png", png_bytes(), "image/png")
-    # THEN the API's 429 is explained in words
+    # THEN the API's 429 is explained in words, and the queue waits the Retry-After it gave
     assert refused.value.status == 429
-    expect(page.get_by_role("alert").filter(has_text="one-more.png")).to_have_text(
-        "one-more.png was not uploaded: You have too many uploads in progress. Wait for them to"
-        " finish (an unfinished upload expires after a few minutes), then try again."
+    assert refused.value.headers["retry-after"] == "60"
+    item = upload_item(page, "one-more.png")
+    expect(item.locator(".upload__outcome")).to_have_text(
+        "You have too many uploads in progress. Wait for them to finish (an unfinished upload"
+        " expires after a few minutes), then try again. Trying again in 60 s."
     )
-    expect(page.locator("#upload-steps li[data-state=failed]")).to_have_text("Uploading")
-    expect(page.get_by_label(FILE_INPUT)).to_be_enabled()
+    expect(item).to_have_attribute("data-state", "held")
     shots.take(page, "too-many-pending")
+    # WHEN they stop waiting
+    item.get_by_role("button", name="Cancel upload of one-more.png").click()
+    expect(item.locator(".upload__outcome")).to_have_text(
+        "The upload of one-more.png was cancelled."
+    )
+    expect(item.locator(".steps li[data-state=failed]")).to_have_text("Uploading")
+    expect(page.get_by_label(FILE_INPUT)).to_be_enabled()
+    # ... no record was made for it: still only the 20 forms
+    listed = http.get(
+        f"{stack.info.apiUrl}/assets",
+        params={"limit": 100},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert len(listed.json()["assets"]) == 20
+    shots.take(page, "too-many-pending-cancelled")
 
 
+@pytest.mark.console_errors(
+    r"net::ERR_INTERNET_DISCONNECTED"
+)  # Chromium logs each request the cut network refuses
 def test_losing_the_network_is_reported_and_recovered_from(
     page: Page, context: BrowserContext, stack: RunningStack, shots: Shots
 ) -> None:
@@ -398,7 +447,7 @@ def test_losing_the_network_is_reported_and_recovered_from(
     # THEN once it is back, the same page uploads again
     context.set_offline(False)
     choose_file(page, "online.png", png_bytes(), "image/png")
-    expect(page.locator("#upload-outcome")).to_have_text(
+    expect(upload_item(page, "online.png").locator(".upload__outcome")).to_have_text(
         f"online.png is ready (48 {TIMES} 32 pixels). It is in My images below."
     )
     expect(page.locator("#alert-text")).to_have_text("")
@@ -471,7 +520,9 @@ def test_the_page_fits_a_phone(page: Page, stack: RunningStack, shots: Shots) ->
     shots.take(page, "phone-signed-out")
     sign_in(page, stack, stack.info.demoUser.email, stack.info.demoUser.password)
     choose_file(page, "phone.png", png_bytes(), "image/png")
-    expect(page.locator("#upload-outcome")).to_contain_text("phone.png is ready")
+    expect(upload_item(page, "phone.png").locator(".upload__outcome")).to_contain_text(
+        "phone.png is ready"
+    )
     shots.take(page, "phone-signed-in")
     # Nothing wider than the screen: no sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -486,6 +537,9 @@ def test_the_page_fits_a_phone(page: Page, stack: RunningStack, shots: Shots) ->
         assert box["height"] >= 44, f"{button} is too small to tap: {box}"
 
 
+@pytest.mark.console_errors(
+    r"^Executing inline script violates the following Content Security Policy"
+)  # the CSP refusing the injected script is logged
 def test_the_csp_blocks_inline_script_and_the_page_needs_none(
     page: Page, stack: RunningStack
 ) -> None:
@@ -513,6 +567,9 @@ def test_the_csp_blocks_inline_script_and_the_page_needs_none(
     page.evaluate("window.__test.csp = []")  # the one violation this test caused on purpose
 
 
+@pytest.mark.console_errors(
+    r"status of 404 \(Not Found\) .*/config\.js'"
+)  # the missing config.js is a logged 404
 def test_a_page_without_its_config_says_so(page: Page, stack: RunningStack, shots: Shots) -> None:
     # GIVEN a deployment that forgot config.js
     page.route(f"{stack.info.pageUrl}config.js", lambda route: route.fulfill(status=404))

@@ -28,14 +28,16 @@ def test_a_ready_image_is_shown_from_its_signed_url(
     assert stack.info.extra["assetDelivery"] == "signed"
     sign_in(page, stack, stack.info.demoUser.email, stack.info.demoUser.password)
     asset_id = upload_through_page(page, stack, "green.png", png_bytes((48, 32)), "image/png")
-    image = card(page, asset_id).get_by_role("img")
-    # The page shows the image from the URL the API signed for its owner, as given ...
+    shown = card(page, asset_id)
+    image = shown.get_by_role("img")
+    signature = r"\?Expires=\d+&Signature=[A-Za-z0-9~_-]+&Key-Pair-Id=K[0-9A-F]{13}$"
+    # The page shows the image from the URLs the API signed for its owner, as given: the card
+    # draws the thumb and links to the image itself ...
+    expect(shown.locator("a.card__link")).to_have_attribute(
+        "href", re.compile(rf"^{re.escape(stack.info.cdnUrl)}/{asset_id}\.png{signature}")
+    )
     expect(image).to_have_attribute(
-        "src",
-        re.compile(
-            rf"^{re.escape(stack.info.cdnUrl)}/{asset_id}\.png"
-            r"\?Expires=\d+&Signature=[A-Za-z0-9~_-]+&Key-Pair-Id=K[0-9A-F]{13}$"
-        ),
+        "src", re.compile(rf"^{re.escape(stack.info.cdnUrl)}/{asset_id}/thumb\.webp{signature}")
     )
     # ... which the CDN serves to the browser (the page's CSP allows it: checked at teardown)
     page.wait_for_function(
