@@ -516,3 +516,35 @@ def test_the_api_docs_render_offline(page: Page, stack: RunningStack, shots: Sho
     )
     assert sources
     assert all(source.startswith(stack.info.apiUrl) for source in sources), sources
+
+
+def test_files_pasted_onto_the_page_join_the_queue_and_a_paste_into_a_text_field_does_not(
+    page: Page, stack: RunningStack, shots: Shots
+) -> None:
+    email = "paste@example.com"
+    sign_in(page, stack, email, new_user(stack, email))
+    png = list(image_bytes((300, 200), (120, 30, 90)))
+    # A paste event as the browser makes it from the clipboard: a DataTransfer holding a File
+    paste = """([bytes, name, target]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], name, { type: "image/png" }));
+        const event = new ClipboardEvent("paste", {
+            clipboardData: data, bubbles: true, cancelable: true,
+        });
+        (target ? document.querySelector(target) : document.body).dispatchEvent(event);
+        return event.defaultPrevented;
+    }"""
+    # WHEN an image is pasted onto the page
+    taken = page.evaluate(paste, [png, "pasted.png", None])
+    # THEN the page takes it (the browser does nothing else with it) and it ends ready
+    assert taken is True
+    expect(upload_item(page, "pasted.png").locator(".upload__outcome")).to_have_text(
+        f"pasted.png is ready (300 {TIMES} 200 pixels). It is in My images below.",
+        timeout=60_000,
+    )
+    shots.take(page, "pasted")
+    # AND an image pasted while typing in a text field (the album name) is left to the field
+    expect(page.locator("#album-name")).to_be_attached()
+    ignored = page.evaluate(paste, [png, "typed.png", "#album-name"])
+    assert ignored is False
+    expect(page.locator("#queue .upload")).to_have_count(1)
