@@ -170,10 +170,16 @@ def upload_files(
     content_type: str | None = None,
     title: str | None = None,
     album: str | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    """Upload every file; 0 when all are ready, 1 when any is not, 2 when none could start."""
+    """Upload every file; 0 when all are ready, 1 when any is not, 2 when none could start.
+
+    `out` and `err` default to the streams of the moment (not of import time, which a caller that
+    redirects `sys.stdout`/`sys.stderr` afterwards would miss).
+    """
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     files, problems = check_files(paths, content_type)
     for problem in problems:
         print(f"error: {problem}", file=err)
