@@ -26,16 +26,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_SESSION_TOKEN="bench",
-    AWS_REGION="us-east-1",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_CONFIG_FILE="/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    POWERTOOLS_LOG_LEVEL="WARNING",
-)
+
+from bench.support import OFFLINE_AWS_ENV, emit_json, human_stream, percentile  # noqa: E402
+
+os.environ.update(OFFLINE_AWS_ENV)
 
 import boto3  # noqa: E402
 import httpx  # noqa: E402
@@ -57,7 +51,6 @@ from assets.model import (  # noqa: E402
 from assets.repository import AssetRepository  # noqa: E402
 from assets.settings import ApiSettings  # noqa: E402
 from assets.storage import AssetUrls  # noqa: E402
-from bench.support import emit_json, human_stream, percentile  # noqa: E402
 from testbed.aws import create_asset_bucket, create_assets_table  # noqa: E402
 from testbed.events import http_api_event, lambda_context  # noqa: E402
 from testbed.signing import private_pem, signing_key, store_signing_key  # noqa: E402

@@ -26,6 +26,18 @@ for _path in (str(ROOT), str(ROOT / "src")):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+OFFLINE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_SESSION_TOKEN": "bench",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+"""What an in-process benchmark runs AWS code with: fake keys, no profile, quiet Powertools."""
+
 from local_stack.state import StackInfo, StateFileError, process_alive, read_state  # noqa: E402
 from testbed.stack import running_stack, stop_stack  # noqa: E402
 
