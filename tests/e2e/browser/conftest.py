@@ -215,6 +215,10 @@ def sign_in(page: Page, stack: RunningStack, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Upload images", exact=True)).to_be_visible()
     expect(page.locator("#account-email")).to_have_text(email)
+    # The first reads after sign-in (images, albums) are done: a test that cuts the network or
+    # moves the clock next must not race them (their failure would be the alert it reads).
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#gallery")).not_to_have_attribute("aria-busy", "true")
 
 
 def png_bytes(
