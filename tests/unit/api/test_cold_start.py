@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+COMMITTED_DOCUMENT = ROOT / "docs" / "openapi.json"
 
 _PROBE = """
-import json, sys
+import gc, json, sys
 import api.main
+from fastapi.openapi import models as openapi_models
 from api import schemas
 from testbed.events import http_api_event, lambda_context
 loaded = sorted(
@@ -27,10 +29,17 @@ built = sorted(
     model.__name__ for model in (schemas.AssetView, schemas.CreateUploadRequest,
                                  schemas.AssetListResponse) if model.__pydantic_complete__
 )
+collection = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
 health = api.main.handler(http_api_event("GET", "/health"), lambda_context())
 unauthenticated = api.main.handler(http_api_event("GET", "/assets"), lambda_context())
+openapi_built_before = openapi_models.OpenAPI.__pydantic_complete__
+document = api.main.handler(http_api_event("GET", "/openapi.json"), lambda_context())
 print(json.dumps({"loaded": loaded, "built": built, "status": [health["statusCode"],
-                  unauthenticated["statusCode"]], "v1_hidden": "pydantic.v1" in sys.modules and sys.modules["pydantic.v1"] is None}))
+                  unauthenticated["statusCode"], document["statusCode"]],
+                  "v1_hidden": "pydantic.v1" in sys.modules and sys.modules["pydantic.v1"] is None,
+                  "collection": collection, "openapi_built_before": openapi_built_before,
+                  "openapi_built_after": openapi_models.OpenAPI.__pydantic_complete__,
+                  "document": json.loads(document["body"])}))
 """
 
 
@@ -59,10 +68,17 @@ def test_a_fresh_interpreter_serves_without_the_parts_no_request_uses() -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    # the app answers: health without a token, 401 without one elsewhere
-    assert report["status"] == [200, 401]
+    # the app answers: health without a token, 401 without one elsewhere, its document
+    assert report["status"] == [200, 401, 200]
     # FastAPI's pydantic v1 probe, pydantic-settings, jose's backend and X.509 are not loaded
     assert report["loaded"] == []
     assert report["v1_hidden"] is True
     # and the API's models are built when a request first needs them, not at import
     assert report["built"] == []
+    # FastAPI's OpenAPI models too: built by the first /openapi.json, to the same document
+    assert report["openapi_built_before"] is False
+    assert report["openapi_built_after"] is True
+    assert report["document"] == json.loads(COMMITTED_DOCUMENT.read_text(encoding="utf-8"))
+    # collection is on again after the start, and what the start made is out of its sight
+    assert report["collection"]["enabled"] is True
+    assert report["collection"]["frozen"] > 10_000
