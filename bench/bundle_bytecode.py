@@ -42,6 +42,9 @@ SETTINGS = {
     "ASSET_BASE_URL": "https://cdn.example.test/assets",
     "COGNITO_USER_POOL_ID": "us-east-1_bench",
     "COGNITO_CLIENT_ID": "bench",
+    # Signed delivery, as deployed: the key is read at the first URL, not at import.
+    "CLOUDFRONT_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench",
+    "CLOUDFRONT_KEY_PAIR_ID": "K2JCJMDEHXQW5F",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 TIMED_IMPORT = (
