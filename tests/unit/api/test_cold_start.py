@@ -30,6 +30,9 @@ built = sorted(
                                  schemas.AssetListResponse) if model.__pydantic_complete__
 )
 collection = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+from pydantic import BaseModel
+class MadeLater(BaseModel):
+    x: int
 health = api.main.handler(http_api_event("GET", "/health"), lambda_context())
 unauthenticated = api.main.handler(http_api_event("GET", "/assets"), lambda_context())
 openapi_built_before = openapi_models.OpenAPI.__pydantic_complete__
@@ -37,7 +40,8 @@ document = api.main.handler(http_api_event("GET", "/openapi.json"), lambda_conte
 print(json.dumps({"loaded": loaded, "built": built, "status": [health["statusCode"],
                   unauthenticated["statusCode"], document["statusCode"]],
                   "v1_hidden": "pydantic.v1" in sys.modules and sys.modules["pydantic.v1"] is None,
-                  "collection": collection, "openapi_built_before": openapi_built_before,
+                  "collection": collection, "made_later_built": MadeLater.__pydantic_complete__,
+                  "base_config": dict(BaseModel.model_config), "openapi_built_before": openapi_built_before,
                   "openapi_built_after": openapi_models.OpenAPI.__pydantic_complete__,
                   "document": json.loads(document["body"])}))
 """
@@ -79,6 +83,9 @@ def test_a_fresh_interpreter_serves_without_the_parts_no_request_uses() -> None:
     assert report["openapi_built_before"] is False
     assert report["openapi_built_after"] is True
     assert report["document"] == json.loads(COMMITTED_DOCUMENT.read_text(encoding="utf-8"))
+    # and only they: pydantic's defaults are as they were, a model made later is built at once
+    assert report["base_config"] == {}
+    assert report["made_later_built"] is True
     # collection is on again after the start, and what the start made is out of its sight
     assert report["collection"]["enabled"] is True
     assert report["collection"]["frozen"] > 10_000
