@@ -12,9 +12,13 @@
   (`fastapi.openapi.models`, about 30 of them, several recursive), and pydantic builds each one's
   validator as its class is made: about 100 ms, half of FastAPI's import, for a document only
   `/openapi.json` reads. The classes FastAPI defines while `lean_start` imports it are made with
-  pydantic's `defer_build`, as the API's own models are (`schemas.ApiModel`): each is built the
-  first time something validates with it, once, to the same validator. No request but
-  `/openapi.json` does (the bearer scheme's model, made at import, is built then).
+  pydantic's `defer_build`, as the API's own models are (`schemas.ApiModel`), and the module's
+  closing `Schema.model_rebuild()` (and two more, which would build most of the others with
+  them) leaves them so: each is built the first time something validates with it, once, to the
+  same validator. No request but `/openapi.json` does, on the event loop's one thread (the
+  bearer scheme's model, made at import, is built then). Both changes to `BaseModel` last only
+  while FastAPI is imported; if pydantic ever builds a deferred model differently, the import
+  fails loudly rather than starting slow (tests/unit/api/test_cold_start.py pins the result).
 - No garbage collection while starting. The start makes about 100,000 objects (modules, classes,
   schemas) that live as long as the process, and the collector, seeing them all as new, walks
   them again and again: a full collection of them costs about 50 ms, one of them during an
@@ -30,6 +34,7 @@ import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 @contextmanager
@@ -57,8 +62,26 @@ def _import_fastapi_with_deferred_models() -> None:
     # A model's configuration is its bases' merged with its own, taken when its class is made:
     # the classes made during this import take `defer_build` and keep it; later ones do not.
     base_config = BaseModel.model_config
+    rebuild = BaseModel.__dict__["model_rebuild"]
+
+    def leave_deferred(
+        cls: type[BaseModel], /, *, force: bool = False, raise_errors: bool = True, **more: Any
+    ) -> bool | None:
+        # `fastapi.openapi.models` ends by building three of its models (`Schema.model_rebuild()`
+        # and two more), which would build most of the rest with them: a model made here is
+        # left to be built at its first use instead. pydantic's own build-at-first-use calls
+        # `model_rebuild(raise_errors=False, ...)`, and goes through.
+        if raise_errors and not force and cls.model_config.get("defer_build"):
+            return None
+        depth = more.pop("_parent_namespace_depth", 2) + 1  # this frame, between
+        return rebuild.__func__(  # type: ignore[no-any-return]
+            cls, force=force, raise_errors=raise_errors, _parent_namespace_depth=depth, **more
+        )
+
     BaseModel.model_config = {**base_config, "defer_build": True}
+    BaseModel.model_rebuild = classmethod(leave_deferred)  # type: ignore[method-assign,assignment]
     try:
         import fastapi  # noqa: F401
     finally:
         BaseModel.model_config = base_config
+        BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
