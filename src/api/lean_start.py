@@ -19,7 +19,7 @@
   bearer scheme's model, made at import, is built then). Both changes to `BaseModel` last only
   while FastAPI is imported; if pydantic ever builds a deferred model differently, the import
   fails loudly rather than starting slow (tests/unit/api/test_cold_start.py pins the result).
-- No garbage collection while starting. The start makes about 100,000 objects (modules, classes,
+- No garbage collection while starting. The start leaves about 75,000 objects (modules, classes,
   schemas) that live as long as the process, and the collector, seeing them all as new, walks
   them again and again: a full collection of them costs about 50 ms, one of them during an
   ordinary import. Collection is off until the app is built; then `gc.freeze()` moves what the
